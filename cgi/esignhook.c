@@ -1,0 +1,718 @@
+/*
+ * esignhook: the receiver.  One binary, three ways to run:
+ *   - FastCGI: fd 0 is a listening socket (spawn-fcgi, systemd, Apache
+ *     mod_fcgid); N threads accept on it and serve requests;
+ *   - CGI: one request from the environment and stdin;
+ *   - a shell: --help, --version, check-config.
+ * Every decision is lib/'s; this file does the I/O and the log line.
+ * It is the only file that includes fcgiapp.h.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <sodium.h>
+
+#include "../lib/esignhook.h"
+
+#define PROG "esignhook"
+#define CONFIG_FILE_MAX (64 * 1024)
+#define LOG_LINE_MAX 1024
+
+static const char usage_text[] =
+"usage: esignhook [--help | --version | check-config]\n"
+"\n"
+"Receives OneSpan Sign and AlphaTrust e-Sign callbacks and appends each\n"
+"event durably to a spool directory before acknowledging it.\n"
+"\n"
+"Run it from a web server, not by hand:\n"
+"  FastCGI  when fd 0 is a listening socket (spawn-fcgi, systemd, mod_fcgid)\n"
+"  CGI      when GATEWAY_INTERFACE is set (Apache mod_cgi, shared hosting)\n"
+"\n"
+"  check-config   validate the configuration and the spool, then exit\n"
+"                 (0: ready to serve; 1: what is wrong is printed)\n"
+"  --help         this text\n"
+"  --version      the version\n"
+"\n"
+"Configuration (file named by ESIGNHOOK_CONFIG, KEY=value lines; then the\n"
+"environment; then FastCGI params or the CGI environment per request):\n"
+"  ESIGNHOOK_SPOOL              spool directory (required), e.g. /var/spool/esignhook\n"
+"  ESIGNHOOK_ONESPAN_KEYS       OneSpan callback keys, comma-separated\n"
+"  ESIGNHOOK_ALPHATRUST_TOKENS  AlphaTrust URL tokens, comma-separated\n"
+"  ESIGNHOOK_RESPONSE_TEXT      AlphaTrust reply text (default OK)\n"
+"  ESIGNHOOK_MAX_BODY           largest body in bytes (default 65536)\n"
+"  ESIGNHOOK_SPOOL_MAX_EVENTS   503 when more wait in new/ (default 100000; 0: none)\n"
+"  ESIGNHOOK_SPOOL_MIN_FREE     503 under this much free space (default 64M)\n"
+"  ESIGNHOOK_PROVIDER           onespan, alphatrust or auto (default)\n"
+"  ESIGNHOOK_LOG                stderr (default) or syslog\n"
+"  ESIGNHOOK_THREADS            FastCGI threads per process (default 8)\n"
+"\n"
+"See the README (or man 8 esignhook) for the spool format and deployment.\n";
+
+/* ---- configuration ---- */
+
+static const char *
+env_lookup(void *ctx, const char *key)
+{
+	(void)ctx;
+	return getenv(key);
+}
+
+static int
+slurp(const char *path, char **buf, size_t *len)
+{
+	char *p;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((p = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (got <= CONFIG_FILE_MAX &&
+	    (n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (n < 0 || got > CONFIG_FILE_MAX) {
+		sodium_memzero(p, got);
+		free(p);
+		errno = n < 0 ? errno : EFBIG;
+		return -1;
+	}
+	*buf = p;
+	*len = got;
+	return 0;
+}
+
+/*
+ * Defaults, then $ESIGNHOOK_CONFIG, then the environment.  On error,
+ * writes a one-line message (never a value) to msg.
+ */
+static int
+load_config(struct eh_config *cfg, char *msg, size_t msgsz)
+{
+	struct eh_conffile cf;
+	const char *path, *badkey;
+	char *buf;
+	size_t len, line;
+	enum eh_err err;
+
+	eh_config_init(cfg);
+	if ((path = getenv("ESIGNHOOK_CONFIG")) != NULL && *path != '\0') {
+		if (slurp(path, &buf, &len) != 0) {
+			snprintf(msg, msgsz, "cannot read %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		err = eh_conffile_parse(&cf, buf, len, &line);
+		sodium_memzero(buf, len);
+		free(buf);
+		if (err != EH_OK) {
+			snprintf(msg, msgsz, "%s:%zu: %s", path, line,
+			    err == EH_ERR_CONFIG ? "not KEY=value with a known "
+			    "ESIGNHOOK_ key given once" : eh_strerror(err));
+			return -1;
+		}
+		err = eh_config_apply(cfg, eh_conffile_lookup, &cf, &badkey);
+		eh_conffile_free(&cf);
+		if (err != EH_OK) {
+			snprintf(msg, msgsz, "%s: invalid value for %s", path,
+			    badkey != NULL ? badkey : "?");
+			return -1;
+		}
+	}
+	if (eh_config_apply(cfg, env_lookup, NULL, &badkey) != EH_OK) {
+		snprintf(msg, msgsz, "environment: invalid value for %s",
+		    badkey != NULL ? badkey : "?");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the log line ---- */
+
+struct logger {
+	enum eh_log_target target;
+};
+
+static void
+log_emit(const struct logger *lg, int prio, const char *line)
+{
+	char buf[LOG_LINE_MAX + 2];
+	size_t n;
+
+	if (lg->target == EH_LOG_SYSLOG) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	/* One write(2) per line, so lines from threads never interleave. */
+	n = strlen(line);
+	memcpy(buf, line, n);
+	buf[n++] = '\n';
+	(void)!write(STDERR_FILENO, buf, n);
+}
+
+static void
+log_start(const struct logger *lg, int prio, const char *fmt, ...)
+{
+	char text[512], line[LOG_LINE_MAX];
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	line[0] = '\0';
+	eh_logfmt(line, sizeof(line), &len, "prog", PROG);
+	eh_logfmt(line, sizeof(line), &len, "level",
+	    prio <= LOG_ERR ? "error" : "info");
+	eh_logfmt(line, sizeof(line), &len, "msg", text);
+	log_emit(lg, prio, line);
+}
+
+static long
+elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)(t1.tv_sec - t0->tv_sec) * 1000000L +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+static void
+log_request(const struct logger *lg, const struct eh_request *req,
+    const struct eh_decision *d, const struct eh_outcome *out,
+    const struct timespec *t0)
+{
+	char line[LOG_LINE_MAX], num[32], ts[32];
+	struct timespec now;
+	struct tm tm;
+	size_t len = 0;
+	int status = d->resp.status, prio;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	prio = status >= 500 ? LOG_ERR : status >= 400 ? LOG_WARNING :
+	    LOG_INFO;
+	line[0] = '\0';
+	eh_logfmt(line, sizeof(line), &len, "ts", ts);
+	eh_logfmt(line, sizeof(line), &len, "level", prio == LOG_ERR ?
+	    "error" : prio == LOG_WARNING ? "warn" : "info");
+	snprintf(num, sizeof(num), "%d", status);
+	eh_logfmt(line, sizeof(line), &len, "status", num);
+	eh_logfmt(line, sizeof(line), &len, "method", req->method);
+	eh_logfmt(line, sizeof(line), &len, "provider", out->provider);
+	eh_logfmt(line, sizeof(line), &len, "event",
+	    out->event[0] != '\0' ? out->event : NULL);
+	eh_logfmt(line, sizeof(line), &len, "id",
+	    out->id[0] != '\0' ? out->id : NULL);
+	if (out->duplicate)
+		eh_logfmt(line, sizeof(line), &len, "duplicate", "true");
+	snprintf(num, sizeof(num), "%zu", req->body_len);
+	eh_logfmt(line, sizeof(line), &len, "bytes", num);
+	snprintf(num, sizeof(num), "%ld", elapsed_us(t0));
+	eh_logfmt(line, sizeof(line), &len, "us", num);
+	eh_logfmt(line, sizeof(line), &len, "remote", req->remote_addr);
+	if (out->err != EH_OK)
+		eh_logfmt(line, sizeof(line), &len, "reason",
+		    eh_strerror(out->err));
+	if (out->sys_op != NULL) {
+		eh_logfmt(line, sizeof(line), &len, "op", out->sys_op);
+		if (out->sys_errno != 0)
+			eh_logfmt(line, sizeof(line), &len, "errno",
+			    strerror(out->sys_errno));
+	}
+	log_emit(lg, prio, line);
+}
+
+/* ---- the reply ---- */
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+/* The CGI response (RFC 3875 6), headers and body, into buf. */
+static size_t
+format_reply(char *buf, size_t cap, const struct eh_response *r)
+{
+	int n;
+
+	n = snprintf(buf, cap,
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s%s%s"
+	    "%s%s%s"
+	    "\r\n",
+	    r->status, status_text(r->status), r->content_type, r->body_len,
+	    r->allow != NULL ? "Allow: " : "",
+	    r->allow != NULL ? r->allow : "", r->allow != NULL ? "\r\n" : "",
+	    r->retry_after != NULL ? "Retry-After: " : "",
+	    r->retry_after != NULL ? r->retry_after : "",
+	    r->retry_after != NULL ? "\r\n" : "");
+	if (n < 0 || (size_t)n + r->body_len >= cap)
+		return 0;
+	memcpy(buf + n, r->body, r->body_len);
+	return (size_t)n + r->body_len;
+}
+
+/* ---- CGI ---- */
+
+static long
+fd_read(void *ctx, char *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(*(int *)ctx, buf, len);
+	while (n < 0 && errno == EINTR);
+	return (long)n;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = lookup(ctx, "REQUEST_METHOD");
+	req->request_uri = lookup(ctx, "REQUEST_URI");
+	req->query = lookup(ctx, "QUERY_STRING");
+	req->content_type = lookup(ctx, "CONTENT_TYPE");
+	req->content_length = lookup(ctx, "CONTENT_LENGTH");
+	req->authorization = lookup(ctx, "HTTP_AUTHORIZATION");
+	req->remote_addr = lookup(ctx, "REMOTE_ADDR");
+	req->body_state = EH_BODY_OK;
+}
+
+/*
+ * Read the body (POST only), serve, reply, log.  The reply buffer
+ * and the body are this function's; the decision is freed here.
+ */
+static void
+serve_one(struct eh_request *req, const struct eh_config *cfg,
+    struct eh_spool *sp, const struct logger *lg, eh_read_fn rd, void *rctx,
+    int (*reply)(void *, const char *, size_t), void *wctx,
+    const struct timespec *t0)
+{
+	struct eh_decision d;
+	struct eh_outcome out;
+	char *body = NULL, wire[1024];
+	size_t n;
+
+	if (req->method != NULL && strcmp(req->method, "POST") == 0 &&
+	    eh_read_body(req, &body, cfg->max_body, rd, rctx) != EH_OK)
+		req->body_state = EH_BODY_IOERR;
+	eh_serve(&d, &out, req, cfg, sp);
+	n = format_reply(wire, sizeof(wire), &d.resp);
+	if (n == 0 || reply(wctx, wire, n) != 0) {
+		/* Stored or not, the sender did not hear it: say so. */
+		if (out.sys_op == NULL)
+			out.sys_op = "write reply";
+	}
+	log_request(lg, req, &d, &out, t0);
+	eh_decision_free(&d);
+	free(body);
+}
+
+static int
+stdout_reply(void *ctx, const char *buf, size_t len)
+{
+	(void)ctx;
+	return write_all(STDOUT_FILENO, buf, len);
+}
+
+static int
+run_cgi(const struct eh_config *cfg, const struct logger *lg)
+{
+	struct eh_request req;
+	struct eh_spool sp;
+	struct timespec t0;
+	int in = STDIN_FILENO;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&sp, 0, sizeof(sp));
+	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
+	request_from(&req, env_lookup, NULL);
+	serve_one(&req, cfg, &sp, lg, fd_read, &in, stdout_reply, NULL, &t0);
+	eh_spool_close(&sp);
+	return 0;
+}
+
+/* ---- FastCGI ---- */
+
+struct server {
+	const struct eh_config *cfg;
+	struct logger lg;
+	pthread_mutex_t accept_lock;
+	volatile sig_atomic_t stopping;
+};
+
+struct worker {
+	struct server *srv;
+	pthread_t tid;
+	volatile sig_atomic_t done;
+};
+
+static const char *
+fcgi_lookup(void *ctx, const char *key)
+{
+	return FCGX_GetParam(key, ((FCGX_Request *)ctx)->envp);
+}
+
+static long
+fcgi_read(void *ctx, char *buf, size_t len)
+{
+	int n;
+
+	if (len > 1 << 20)
+		len = 1 << 20;
+	n = FCGX_GetStr(buf, (int)len, ((FCGX_Request *)ctx)->in);
+	if (n == 0 && FCGX_GetError(((FCGX_Request *)ctx)->in) != 0)
+		return -1;
+	return n;
+}
+
+static int
+fcgi_reply(void *ctx, const char *buf, size_t len)
+{
+	FCGX_Request *r = ctx;
+
+	if (FCGX_PutStr(buf, (int)len, r->out) != (int)len ||
+	    FCGX_FFlush(r->out) != 0)
+		return -1;
+	return 0;
+}
+
+/* Reply 500 to a request whose per-request configuration is invalid:
+ * serving it with another spool or other secrets would be worse. */
+static void
+fcgi_config_error(struct server *srv, FCGX_Request *r, const char *badkey,
+    const struct timespec *t0)
+{
+	struct eh_request req;
+	struct eh_decision d;
+	struct eh_outcome out;
+	char wire[1024];
+	size_t n;
+
+	request_from(&req, fcgi_lookup, r);
+	memset(&d, 0, sizeof(d));
+	memset(&out, 0, sizeof(out));
+	out.provider = "-";
+	out.err = eh_decision_fail(&d, EH_ERR_CONFIG);
+	out.sys_op = badkey != NULL ? badkey : "FastCGI param";
+	if ((n = format_reply(wire, sizeof(wire), &d.resp)) > 0)
+		(void)fcgi_reply(r, wire, n);
+	log_request(&srv->lg, &req, &d, &out, t0);
+	eh_decision_free(&d);
+}
+
+static void
+fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
+{
+	struct eh_request req;
+	struct eh_config local;
+	const char *badkey = NULL;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* nginx fastcgi_param / Apache SetEnv may override per request. */
+	if (!eh_config_any(fcgi_lookup, r)) {
+		request_from(&req, fcgi_lookup, r);
+		serve_one(&req, srv->cfg, sp, &srv->lg, fcgi_read, r,
+		    fcgi_reply, r, &t0);
+		return;
+	}
+	if (eh_config_copy(&local, srv->cfg) != EH_OK ||
+	    eh_config_apply(&local, fcgi_lookup, r, &badkey) != EH_OK) {
+		fcgi_config_error(srv, r, badkey, &t0);
+		eh_config_free(&local);
+		return;
+	}
+	request_from(&req, fcgi_lookup, r);
+	serve_one(&req, &local, sp, &srv->lg, fcgi_read, r, fcgi_reply, r,
+	    &t0);
+	eh_config_free(&local);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *srv = w->srv;
+	struct eh_spool sp;
+	FCGX_Request r;
+	int rc;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
+	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		goto out;
+	for (;;) {
+		pthread_mutex_lock(&srv->accept_lock);
+		rc = srv->stopping ? -1 : FCGX_Accept_r(&r);
+		pthread_mutex_unlock(&srv->accept_lock);
+		if (rc < 0)
+			break;
+		fcgi_request(srv, &r, &sp);
+		FCGX_Finish_r(&r);
+	}
+	FCGX_Free(&r, 1);
+out:
+	eh_spool_close(&sp);
+	w->done = 1;
+	return NULL;
+}
+
+static void
+wake(int sig)
+{
+	(void)sig;
+}
+
+static int
+run_fcgi(const struct eh_config *cfg, const struct logger *lg)
+{
+	struct server srv;
+	struct worker *w;
+	struct eh_spool sp;
+	struct sigaction sa;
+	sigset_t set, old;
+	unsigned i, alive;
+	int sig;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	srv.lg = *lg;
+	pthread_mutex_init(&srv.accept_lock, NULL);
+	if (FCGX_Init() != 0) {
+		log_start(lg, LOG_ERR, "FCGX_Init failed");
+		return 1;
+	}
+	/* Old tmp/ files are deliveries that died before their rename. */
+	if (cfg->spool != NULL && eh_spool_open(&sp, cfg->spool) == EH_OK) {
+		unsigned long n = eh_spool_clean_tmp(&sp,
+		    EH_SPOOL_STALE_SECONDS);
+		if (n > 0)
+			log_start(lg, LOG_INFO, "removed %lu stale tmp/ files",
+			    n);
+		eh_spool_close(&sp);
+	}
+	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
+	 * SIGTERM and SIGINT are taken by this thread alone. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+
+	if ((w = calloc(cfg->threads, sizeof(*w))) == NULL)
+		return 1;
+	for (i = 0; i < cfg->threads; i++) {
+		w[i].srv = &srv;
+		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
+			log_start(lg, LOG_ERR, "pthread_create failed");
+			return 1;
+		}
+	}
+	log_start(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld",
+	    cfg->threads, (long)getpid());
+	if (sigwait(&set, &sig) != 0)
+		sig = SIGTERM;
+	/* Finish requests in progress, accept no more. */
+	srv.stopping = 1;
+	FCGX_ShutdownPending();
+	for (;;) {
+		for (i = alive = 0; i < cfg->threads; i++)
+			if (!w[i].done) {
+				alive++;
+				pthread_kill(w[i].tid, SIGUSR1);
+			}
+		if (alive == 0)
+			break;
+		usleep(20000);
+	}
+	for (i = 0; i < cfg->threads; i++)
+		pthread_join(w[i].tid, NULL);
+	free(w);
+	log_start(lg, LOG_INFO, "stopped on signal %d", sig);
+	return 0;
+}
+
+/* ---- check-config ---- */
+
+static int
+check_config(const struct eh_config *cfg)
+{
+	struct eh_spool sp;
+	struct stat st;
+	unsigned long n;
+	enum eh_err err;
+	int bad = 0;
+
+	printf("config: ESIGNHOOK_CONFIG=%s\n", getenv("ESIGNHOOK_CONFIG") ?
+	    getenv("ESIGNHOOK_CONFIG") : "(none)");
+	printf("onespan: %zu key(s)%s\n", cfg->onespan.n, cfg->onespan.n ?
+	    "" : " - OneSpan callbacks will be refused (401)");
+	printf("alphatrust: %zu token(s)%s\n", cfg->alphatrust.n,
+	    cfg->alphatrust.n ? "" :
+	    " - AlphaTrust callbacks will be refused (401)");
+	printf("provider: %s\n", eh_provider_name(cfg->provider));
+	printf("max body: %zu bytes\n", cfg->max_body);
+	if (cfg->onespan.n == 0 && cfg->alphatrust.n == 0) {
+		printf("error: no secret configured: set "
+		    "ESIGNHOOK_ONESPAN_KEYS or ESIGNHOOK_ALPHATRUST_TOKENS\n");
+		bad = 1;
+	}
+	if (cfg->spool == NULL) {
+		printf("error: ESIGNHOOK_SPOOL is not set\n");
+		return 1;
+	}
+	if ((err = eh_spool_open(&sp, cfg->spool)) != EH_OK) {
+		printf("error: spool %s: %s (%s: %s)\n", cfg->spool,
+		    eh_strerror(err), sp.sys_op ? sp.sys_op : "?",
+		    strerror(sp.sys_errno));
+		return 1;
+	}
+	if (fstat(sp.dirfd, &st) == 0) {
+		if (st.st_uid != geteuid()) {
+			printf("error: spool %s is owned by uid %ld, not by "
+			    "this user (uid %ld)\n", cfg->spool,
+			    (long)st.st_uid, (long)geteuid());
+			bad = 1;
+		}
+		if (st.st_mode & 077) {
+			printf("warning: spool %s is mode %04o; 0700 keeps "
+			    "events private\n", cfg->spool,
+			    (unsigned)(st.st_mode & 07777));
+		}
+	}
+	if ((err = eh_spool_probe(&sp)) != EH_OK) {
+		printf("error: spool %s: cannot create files in tmp/: %s\n",
+		    cfg->spool, strerror(sp.sys_errno));
+		bad = 1;
+	}
+	if ((err = eh_spool_admit(&sp, cfg)) != EH_OK) {
+		printf("error: spool %s: %s\n", cfg->spool, eh_strerror(err));
+		bad = 1;
+	}
+	if (eh_spool_count(&sp, &n) == EH_OK)
+		printf("spool: %s, %lu event(s) waiting in new/\n",
+		    cfg->spool, n);
+	eh_spool_close(&sp);
+	printf("%s\n", bad ? "check-config: FAILED" : "check-config: ok");
+	return bad;
+}
+
+/* ---- start ---- */
+
+int
+main(int argc, char *argv[])
+{
+	struct eh_config cfg;
+	struct logger lg;
+	char msg[512];
+	int rc, cgi;
+
+	if (argc > 1) {
+		if (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (strcmp(argv[1], "--version") == 0 ||
+		    strcmp(argv[1], "-V") == 0) {
+			printf("esignhook %s\n", EH_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[1], "check-config") != 0 || argc > 2) {
+			fprintf(stderr, "esignhook: unknown argument '%s'\n%s",
+			    argv[1], usage_text);
+			return 64;
+		}
+	}
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "esignhook: libsodium failed to start\n");
+		return 1;
+	}
+	if (load_config(&cfg, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "esignhook: %s\n", msg);
+		if (argc == 1 && getenv("GATEWAY_INTERFACE") != NULL)
+			/* A CGI that dies silently is a 500 with no clue. */
+			printf("Status: 500 Internal Server Error\r\n"
+			    "Content-Type: text/plain\r\n\r\n"
+			    "esignhook: invalid configuration\n");
+		return argc > 1 ? 1 : 78;
+	}
+	if (argc > 1) {
+		rc = check_config(&cfg);
+		eh_config_free(&cfg);
+		return rc;
+	}
+	lg.target = cfg.log;
+	if (lg.target == EH_LOG_SYSLOG)
+		openlog(PROG, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+
+	cgi = FCGX_IsCGI();
+	if (cgi && getenv("GATEWAY_INTERFACE") == NULL) {
+		fprintf(stderr, "esignhook: not started by a web server: "
+		    "fd 0 is not a FastCGI socket and GATEWAY_INTERFACE is "
+		    "unset (try --help, or check-config)\n");
+		eh_config_free(&cfg);
+		return 64;
+	}
+	rc = cgi ? run_cgi(&cfg, &lg) : run_fcgi(&cfg, &lg);
+	eh_config_free(&cfg);
+	return rc;
+}

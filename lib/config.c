@@ -1,0 +1,422 @@
+/*
+ * Configuration: defaults, then a KEY=value file, then the process
+ * environment, then per-request FastCGI params or the CGI environment,
+ * each applied through one lookup interface (eh_config_apply).
+ * Secrets are hashed on arrival and their plaintext wiped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+const char *const eh_config_keys[] = {
+	"ESIGNHOOK_SPOOL", "ESIGNHOOK_ONESPAN_KEYS",
+	"ESIGNHOOK_ALPHATRUST_TOKENS", "ESIGNHOOK_RESPONSE_TEXT",
+	"ESIGNHOOK_MAX_BODY", "ESIGNHOOK_SPOOL_MAX_EVENTS",
+	"ESIGNHOOK_SPOOL_MIN_FREE", "ESIGNHOOK_PROVIDER", "ESIGNHOOK_LOG",
+	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", NULL
+};
+
+#define RESPONSE_TEXT_MAX 255
+#define MAX_BODY_LIMIT (64UL * 1024 * 1024)
+#define THREADS_MAX 256
+#define SECRETS_MAX 16
+
+void
+eh_config_init(struct eh_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_body = EH_DEFAULT_MAX_BODY;
+	cfg->max_events = EH_DEFAULT_MAX_EVENTS;
+	cfg->min_free = EH_DEFAULT_MIN_FREE;
+	cfg->provider = EH_PROVIDER_AUTO;
+	cfg->log = EH_LOG_STDERR;
+	cfg->threads = EH_DEFAULT_THREADS;
+}
+
+static void
+secrets_free(struct eh_secrets *s)
+{
+	if (s->digest != NULL)
+		sodium_memzero(s->digest, s->n * sizeof(*s->digest));
+	free(s->digest);
+	s->digest = NULL;
+	s->n = 0;
+}
+
+void
+eh_config_free(struct eh_config *cfg)
+{
+	free(cfg->spool);
+	free(cfg->response_text);
+	secrets_free(&cfg->onespan);
+	secrets_free(&cfg->alphatrust);
+	eh_config_init(cfg);
+}
+
+static enum eh_err
+strdup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src != NULL && (*dst = eh__strndup(src, strlen(src))) == NULL)
+		return EH_ERR_NOMEM;
+	return EH_OK;
+}
+
+static enum eh_err
+secrets_copy(struct eh_secrets *dst, const struct eh_secrets *src)
+{
+	dst->n = 0;
+	dst->digest = NULL;
+	if (src->n == 0)
+		return EH_OK;
+	if ((dst->digest = malloc(src->n * sizeof(*src->digest))) == NULL)
+		return EH_ERR_NOMEM;
+	memcpy(dst->digest, src->digest, src->n * sizeof(*src->digest));
+	dst->n = src->n;
+	return EH_OK;
+}
+
+enum eh_err
+eh_config_copy(struct eh_config *dst, const struct eh_config *src)
+{
+	*dst = *src;
+	dst->spool = dst->response_text = NULL;
+	dst->onespan.digest = dst->alphatrust.digest = NULL;
+	dst->onespan.n = dst->alphatrust.n = 0;
+	if (strdup_opt(&dst->spool, src->spool) != EH_OK ||
+	    strdup_opt(&dst->response_text, src->response_text) != EH_OK ||
+	    secrets_copy(&dst->onespan, &src->onespan) != EH_OK ||
+	    secrets_copy(&dst->alphatrust, &src->alphatrust) != EH_OK) {
+		eh_config_free(dst);
+		return EH_ERR_NOMEM;
+	}
+	return EH_OK;
+}
+
+/*
+ * A size or count: plain decimal, an optional K, M or G (powers of
+ * 1024), no sign or blanks, nothing over max.
+ */
+static int
+parse_number(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0, mult = 1;
+	const char *p;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (v > (max - (unsigned)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1ULL << 10;
+		p++;
+		break;
+	case 'm': case 'M':
+		mult = 1ULL << 20;
+		p++;
+		break;
+	case 'g': case 'G':
+		mult = 1ULL << 30;
+		p++;
+		break;
+	default:
+		return -1;
+	}
+	if (*p != '\0' || (v != 0 && mult > max / v))
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* URL tokens travel in a path segment or a query: unreserved chars only
+ * (RFC 3986 2.3), so there is one spelling to compare. */
+static int
+url_safe(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-._~", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	return 1;
+}
+
+static int
+printable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * "a, b,c": comma-separated, blanks around each trimmed, empty entries
+ * skipped.  Each secret is hashed; only digests are kept.
+ */
+static enum eh_err
+parse_secrets(struct eh_secrets *out, const char *s, int url_token)
+{
+	struct eh_secrets set = { 0, NULL };
+	const char *p, *e, *comma;
+	size_t cnt = 0;
+
+	for (p = s; *p != '\0'; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL)
+			comma = p + strlen(p);
+		while (p < comma && (*p == ' ' || *p == '\t'))
+			p++;
+		for (e = comma; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			continue;
+		if (e > p) {
+			if ((url_token && !url_safe(p, (size_t)(e - p))) ||
+			    !printable(p, (size_t)(e - p)) || cnt == SECRETS_MAX) {
+				secrets_free(&set);
+				return EH_ERR_CONFIG;
+			}
+			if (set.digest == NULL &&
+			    (set.digest = calloc(SECRETS_MAX,
+			    sizeof(*set.digest))) == NULL)
+				return EH_ERR_NOMEM;
+			crypto_hash_sha256(set.digest[cnt++],
+			    (const unsigned char *)p, (unsigned long long)(e - p));
+			set.n = cnt;
+		}
+		if (*comma == '\0')
+			break;
+	}
+	secrets_free(out);
+	*out = set;
+	return EH_OK;
+}
+
+static enum eh_err
+set_key(struct eh_config *cfg, const char *key, const char *v)
+{
+	unsigned long long n;
+	char *copy;
+
+	if (strcmp(key, "ESIGNHOOK_SPOOL") == 0) {
+		if (*v != '/' || strlen(v) > 4000)
+			return EH_ERR_CONFIG;
+		if ((copy = eh__strndup(v, strlen(v))) == NULL)
+			return EH_ERR_NOMEM;
+		free(cfg->spool);
+		cfg->spool = copy;
+	} else if (strcmp(key, "ESIGNHOOK_ONESPAN_KEYS") == 0) {
+		return parse_secrets(&cfg->onespan, v, 0);
+	} else if (strcmp(key, "ESIGNHOOK_ALPHATRUST_TOKENS") == 0) {
+		return parse_secrets(&cfg->alphatrust, v, 1);
+	} else if (strcmp(key, "ESIGNHOOK_RESPONSE_TEXT") == 0) {
+		if (strlen(v) > RESPONSE_TEXT_MAX || !printable(v, strlen(v)))
+			return EH_ERR_CONFIG;
+		copy = NULL;
+		if (*v != '\0' && (copy = eh__strndup(v, strlen(v))) == NULL)
+			return EH_ERR_NOMEM;
+		free(cfg->response_text);
+		cfg->response_text = copy;
+	} else if (strcmp(key, "ESIGNHOOK_MAX_BODY") == 0) {
+		if (parse_number(v, MAX_BODY_LIMIT, &n) != 0 || n == 0)
+			return EH_ERR_CONFIG;
+		cfg->max_body = (size_t)n;
+	} else if (strcmp(key, "ESIGNHOOK_SPOOL_MAX_EVENTS") == 0) {
+		if (parse_number(v, 1000000000ULL, &n) != 0)
+			return EH_ERR_CONFIG;
+		cfg->max_events = (unsigned long)n;
+	} else if (strcmp(key, "ESIGNHOOK_SPOOL_MIN_FREE") == 0) {
+		if (parse_number(v, 1ULL << 50, &n) != 0)
+			return EH_ERR_CONFIG;
+		cfg->min_free = n;
+	} else if (strcmp(key, "ESIGNHOOK_PROVIDER") == 0) {
+		if (strcmp(v, "auto") == 0)
+			cfg->provider = EH_PROVIDER_AUTO;
+		else if (strcmp(v, "onespan") == 0)
+			cfg->provider = EH_PROVIDER_ONESPAN;
+		else if (strcmp(v, "alphatrust") == 0)
+			cfg->provider = EH_PROVIDER_ALPHATRUST;
+		else
+			return EH_ERR_CONFIG;
+	} else if (strcmp(key, "ESIGNHOOK_LOG") == 0) {
+		if (strcmp(v, "stderr") == 0)
+			cfg->log = EH_LOG_STDERR;
+		else if (strcmp(v, "syslog") == 0)
+			cfg->log = EH_LOG_SYSLOG;
+		else
+			return EH_ERR_CONFIG;
+	} else if (strcmp(key, "ESIGNHOOK_THREADS") == 0) {
+		if (parse_number(v, THREADS_MAX, &n) != 0 || n == 0)
+			return EH_ERR_CONFIG;
+		cfg->threads = (unsigned)n;
+	} else if (strcmp(key, "ESIGNHOOK_ALLOW_ROOT") == 0) {
+		if (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+			cfg->allow_root = 1;
+		else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+			cfg->allow_root = 0;
+		else
+			return EH_ERR_CONFIG;
+	} else
+		return EH_ERR_CONFIG;
+	return EH_OK;
+}
+
+enum eh_err
+eh_config_apply(struct eh_config *cfg, eh_lookup_fn lookup, void *ctx,
+    const char **badkey)
+{
+	const char *v;
+	enum eh_err err;
+	size_t i;
+
+	if (badkey != NULL)
+		*badkey = NULL;
+	for (i = 0; eh_config_keys[i] != NULL; i++) {
+		if ((v = lookup(ctx, eh_config_keys[i])) == NULL)
+			continue;
+		if ((err = set_key(cfg, eh_config_keys[i], v)) != EH_OK) {
+			if (badkey != NULL)
+				*badkey = eh_config_keys[i];
+			return err;
+		}
+	}
+	return EH_OK;
+}
+
+int
+eh_config_any(eh_lookup_fn lookup, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; eh_config_keys[i] != NULL; i++)
+		if (lookup(ctx, eh_config_keys[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* ---- the configuration file ---- */
+
+static int
+known_key(const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; eh_config_keys[i] != NULL; i++)
+		if (strlen(eh_config_keys[i]) == n &&
+		    memcmp(eh_config_keys[i], k, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+enum eh_err
+eh_conffile_parse(struct eh_conffile *cf, const char *buf, size_t len,
+    size_t *line)
+{
+	const char *p, *end, *nl, *eq, *k, *ke, *v, *ve;
+	size_t i, ln = 0;
+	char **nk, **nv;
+
+	memset(cf, 0, sizeof(*cf));
+	*line = 0;
+	end = buf + len;
+	for (p = buf; p < end; p = nl + 1) {
+		ln++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		for (k = p; k < nl && blank(*k); k++)
+			continue;
+		if (k == nl || *k == '#')
+			continue;
+		if ((eq = memchr(k, '=', (size_t)(nl - k))) == NULL)
+			goto bad;
+		for (ke = eq; ke > k && blank(ke[-1]); ke--)
+			continue;
+		for (v = eq + 1; v < nl && blank(*v); v++)
+			continue;
+		for (ve = nl; ve > v && blank(ve[-1]); ve--)
+			continue;
+		/* Quotes, as a shell or systemd's EnvironmentFile= writes them. */
+		if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) {
+			v++;
+			ve--;
+		}
+		if (!known_key(k, (size_t)(ke - k)) ||
+		    memchr(v, '\0', (size_t)(ve - v)) != NULL)
+			goto bad;
+		for (i = 0; i < cf->n; i++)
+			if (strlen(cf->key[i]) == (size_t)(ke - k) &&
+			    memcmp(cf->key[i], k, (size_t)(ke - k)) == 0)
+				goto bad;
+		nk = realloc(cf->key, (cf->n + 1) * sizeof(*nk));
+		if (nk == NULL)
+			goto nomem;
+		cf->key = nk;
+		nv = realloc(cf->value, (cf->n + 1) * sizeof(*nv));
+		if (nv == NULL)
+			goto nomem;
+		cf->value = nv;
+		cf->key[cf->n] = eh__strndup(k, (size_t)(ke - k));
+		cf->value[cf->n] = eh__strndup(v, (size_t)(ve - v));
+		if (cf->key[cf->n] == NULL || cf->value[cf->n] == NULL) {
+			free(cf->key[cf->n]);
+			free(cf->value[cf->n]);
+			goto nomem;
+		}
+		cf->n++;
+		if (nl == end)
+			break;
+	}
+	return EH_OK;
+bad:
+	*line = ln;
+	eh_conffile_free(cf);
+	return EH_ERR_CONFIG;
+nomem:
+	eh_conffile_free(cf);
+	return EH_ERR_NOMEM;
+}
+
+const char *
+eh_conffile_lookup(void *ctx, const char *key)
+{
+	const struct eh_conffile *cf = ctx;
+	size_t i;
+
+	for (i = 0; i < cf->n; i++)
+		if (strcmp(cf->key[i], key) == 0)
+			return cf->value[i];
+	return NULL;
+}
+
+void
+eh_conffile_free(struct eh_conffile *cf)
+{
+	size_t i;
+
+	for (i = 0; i < cf->n; i++) {
+		sodium_memzero(cf->value[i], strlen(cf->value[i]));
+		free(cf->key[i]);
+		free(cf->value[i]);
+	}
+	free(cf->key);
+	free(cf->value);
+	memset(cf, 0, sizeof(*cf));
+}

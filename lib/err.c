@@ -1,0 +1,93 @@
+/*
+ * Causes of failure, their one-line reasons and HTTP statuses: the one
+ * table that decides what a caller sees.  Reasons never carry input, so
+ * no secret or forged line can reach a reply or a log through them.
+ */
+#include <string.h>
+#include <stdlib.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+static const struct {
+	int status;
+	const char *reason;
+} errs[EH_ERR__MAX] = {
+	[EH_OK] = { 200, "ok" },
+	[EH_ERR_NOMEM] = { 503, "out of memory" },
+	[EH_ERR_METHOD] = { 405, "method not allowed" },
+	[EH_ERR_CLEN] = { 400, "CONTENT_LENGTH is not a plain decimal number" },
+	[EH_ERR_TOO_LARGE] = { 413, "body over ESIGNHOOK_MAX_BODY" },
+	[EH_ERR_SHORT_BODY] = { 400, "body shorter than CONTENT_LENGTH" },
+	[EH_ERR_READ] = { 400, "body could not be read" },
+	[EH_ERR_MEDIA_TYPE] = { 415, "content type must be application/json or application/x-www-form-urlencoded" },
+	[EH_ERR_AUTH_NONE] = { 401, "no secret configured for this provider" },
+	[EH_ERR_AUTH_MISSING] = { 401, "missing credentials" },
+	[EH_ERR_AUTH_WRONG] = { 401, "wrong credentials" },
+	[EH_ERR_JSON] = { 400, "malformed JSON" },
+	[EH_ERR_NOT_OBJECT] = { 400, "JSON body is not an object" },
+	[EH_ERR_FIELD_MISSING] = { 400, "a required field is missing" },
+	[EH_ERR_FIELD_TYPE] = { 400, "a field has the wrong type" },
+	[EH_ERR_FIELD_SIZE] = { 400, "a field is over its documented size" },
+	[EH_ERR_FIELD_DIGITS] = { 400, "an ID or status code is not digits" },
+	[EH_ERR_FIELD_DUP] = { 400, "a field is given twice" },
+	[EH_ERR_FORM_ESCAPE] = { 400, "malformed form encoding (bad %-escape, empty or unnamed field)" },
+	[EH_ERR_FORM_NUL] = { 400, "decoded NUL byte" },
+	[EH_ERR_UTF8] = { 400, "invalid UTF-8" },
+	[EH_ERR_FORM_LIMIT] = { 400, "too many form fields or a field too long" },
+	[EH_ERR_PROVIDER] = { 400, "request does not match the configured provider" },
+	[EH_ERR_SPOOL_CONFIG] = { 503, "no spool configured" },
+	[EH_ERR_SPOOL_IO] = { 503, "spool unavailable" },
+	[EH_ERR_SPOOL_FULL] = { 503, "spool disk full" },
+	[EH_ERR_SPOOL_BACKLOG] = { 503, "too many events waiting in the spool" },
+	[EH_ERR_CONFIG] = { 500, "invalid configuration" },
+};
+
+const char *
+eh_strerror(enum eh_err err)
+{
+	if ((unsigned)err >= EH_ERR__MAX)
+		return "unknown error";
+	return errs[err].reason;
+}
+
+int
+eh_err_status(enum eh_err err)
+{
+	if ((unsigned)err >= EH_ERR__MAX)
+		return 500;
+	return errs[err].status;
+}
+
+int
+eh__strncaseeq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+	unsigned char ca, cb;
+
+	for (i = 0; i < n; i++) {
+		ca = (unsigned char)a[i];
+		cb = (unsigned char)b[i];
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return 0;
+		if (ca == '\0')
+			return 1;
+	}
+	return 1;
+}
+
+char *
+eh__strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}

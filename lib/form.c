@@ -1,0 +1,196 @@
+/*
+ * A strict application/x-www-form-urlencoded decoder (WHATWG URL,
+ * "application/x-www-form-urlencoded parsing"), stricter where being
+ * lenient would let two programs read one body two ways: a bad or
+ * truncated %-escape, a decoded NUL, invalid UTF-8, an empty or repeated
+ * name are errors, not guesses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode s[0..n) into a new NUL-terminated string at *out.
+ */
+static enum eh_err
+decode(char **out, const char *s, size_t n)
+{
+	char *p;
+	size_t i, j;
+	int hi, lo;
+
+	*out = NULL;
+	if (n > EH_FORM_VALUE_MAX)
+		return EH_ERR_FORM_LIMIT;
+	if ((p = malloc(n + 1)) == NULL)
+		return EH_ERR_NOMEM;
+	for (i = j = 0; i < n; i++) {
+		if (s[i] == '+') {
+			p[j++] = ' ';
+		} else if (s[i] == '%') {
+			if (n - i < 3 ||
+			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)s[i + 2])) < 0) {
+				free(p);
+				return EH_ERR_FORM_ESCAPE;
+			}
+			if (hi == 0 && lo == 0) {
+				free(p);
+				return EH_ERR_FORM_NUL;
+			}
+			p[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '\0') {
+			free(p);
+			return EH_ERR_FORM_NUL;
+		} else {
+			p[j++] = s[i];
+		}
+	}
+	p[j] = '\0';
+	if (!eh_utf8_valid(p, j)) {
+		free(p);
+		return EH_ERR_UTF8;
+	}
+	*out = p;
+	return EH_OK;
+}
+
+enum eh_err
+eh_form_parse(struct eh_form *form, const char *buf, size_t len)
+{
+	const char *seg, *end, *amp, *eq;
+	char *name, *value;
+	enum eh_err err;
+	size_t i;
+
+	memset(form, 0, sizeof(*form));
+	if (len == 0)
+		return EH_OK;
+	end = buf + len;
+	for (seg = buf; seg <= end; seg = amp + 1) {
+		if ((amp = memchr(seg, '&', (size_t)(end - seg))) == NULL)
+			amp = end;
+		/* "a=1&&b=2", a leading or a trailing '&': not what a form sends. */
+		if (amp == seg) {
+			err = EH_ERR_FORM_ESCAPE;
+			goto fail;
+		}
+		if ((eq = memchr(seg, '=', (size_t)(amp - seg))) == NULL)
+			eq = amp;
+		if (eq == seg) {
+			err = EH_ERR_FORM_ESCAPE;
+			goto fail;
+		}
+		if (form->n == EH_FORM_MAX_FIELDS) {
+			err = EH_ERR_FORM_LIMIT;
+			goto fail;
+		}
+		if ((err = decode(&name, seg, (size_t)(eq - seg))) != EH_OK)
+			goto fail;
+		value = NULL;
+		err = decode(&value, eq == amp ? eq : eq + 1,
+		    eq == amp ? 0 : (size_t)(amp - eq - 1));
+		if (err != EH_OK) {
+			free(name);
+			goto fail;
+		}
+		for (i = 0; i < form->n; i++)
+			if (strcmp(form->name[i], name) == 0)
+				break;
+		if (i < form->n) {
+			free(name);
+			free(value);
+			err = EH_ERR_FIELD_DUP;
+			goto fail;
+		}
+		form->name[form->n] = name;
+		form->value[form->n] = value;
+		form->n++;
+		if (amp == end)
+			break;
+	}
+	return EH_OK;
+fail:
+	eh_form_free(form);
+	return err;
+}
+
+const char *
+eh_form_get(const struct eh_form *form, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < form->n; i++)
+		if (strcmp(form->name[i], name) == 0)
+			return form->value[i];
+	return NULL;
+}
+
+void
+eh_form_free(struct eh_form *form)
+{
+	size_t i;
+
+	for (i = 0; i < form->n; i++) {
+		free(form->name[i]);
+		free(form->value[i]);
+	}
+	memset(form, 0, sizeof(*form));
+}
+
+/*
+ * RFC 3629 section 4: shortest forms only, no surrogates, at most
+ * U+10FFFF.
+ */
+int
+eh_utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0, k, n;
+	unsigned long cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}

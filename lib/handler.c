@@ -1,0 +1,321 @@
+/*
+ * The request handler: a pure function from a request description and
+ * a configuration to a decision (reply now, store an event then reply,
+ * or check health then reply).  Every rule of the README's request
+ * table is here, so every rule is a unit test.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+#define ONESPAN_OK "{\"success\":true}"
+
+static void
+set_body(struct eh_response *r, const char *text, const char *suffix)
+{
+	int n;
+
+	n = snprintf(r->body, sizeof(r->body), "%s%s", text, suffix);
+	r->body_len = n < 0 ? 0 : (size_t)n >= sizeof(r->body) ?
+	    sizeof(r->body) - 1 : (size_t)n;
+}
+
+enum eh_err
+eh_decision_fail(struct eh_decision *d, enum eh_err err)
+{
+	struct eh_response *r = &d->resp;
+
+	eh_event_free(&d->event);
+	d->action = EH_ACT_REPLY;
+	d->err = err;
+	memset(r, 0, sizeof(*r));
+	r->status = eh_err_status(err);
+	r->content_type = "text/plain; charset=utf-8";
+	if (r->status == 405)
+		r->allow = "GET, POST";
+	if (r->status == 503)
+		r->retry_after = "300";
+	set_body(r, eh_strerror(err), "\n");
+	return err;
+}
+
+void
+eh_decision_free(struct eh_decision *d)
+{
+	eh_event_free(&d->event);
+}
+
+/*
+ * RFC 3875 4.1.2: CONTENT_LENGTH is 1*digit.  Absent or empty means
+ * "read to the end" (Apache passes chunked bodies that way).
+ */
+enum eh_err
+eh_content_length(const char *s, size_t max_body, size_t *declared,
+    int *known)
+{
+	size_t v = 0;
+	const char *p;
+
+	*declared = 0;
+	*known = 0;
+	if (s == NULL || *s == '\0')
+		return EH_OK;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return EH_ERR_CLEN;
+		if (v > ((size_t)-1 - (size_t)(*p - '0')) / 10)
+			return EH_ERR_CLEN;
+		v = v * 10 + (size_t)(*p - '0');
+	}
+	*declared = v;
+	*known = 1;
+	return v > max_body ? EH_ERR_TOO_LARGE : EH_OK;
+}
+
+/* Media types compare case-insensitively; parameters are allowed
+ * (RFC 9110 8.3.1). */
+static int
+media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (!eh__strncaseeq(ct, want, n))
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' ||
+	    ct[n] == '\t';
+}
+
+/* Whether a candidate matches any secret, in time that depends on
+ * neither the candidate's content nor its length: both sides are
+ * SHA-256 digests, compared with sodium_memcmp, all of them. */
+static int
+secret_match(const struct eh_secrets *s, const char *cand, size_t n)
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	size_t i;
+	int ok = 0;
+
+	crypto_hash_sha256(d, (const unsigned char *)cand,
+	    (unsigned long long)n);
+	for (i = 0; i < s->n; i++)
+		ok |= sodium_memcmp(d, s->digest[i], sizeof(d)) == 0;
+	sodium_memzero(d, sizeof(d));
+	return ok;
+}
+
+/* The key in "Basic <key>" (scheme case-insensitive), or NULL. */
+static const char *
+basic_key(const char *h, size_t *n)
+{
+	const char *e;
+
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (!eh__strncaseeq(h, "basic", 5) || (h[5] != ' ' && h[5] != '\t'))
+		return NULL;
+	for (h += 5; *h == ' ' || *h == '\t'; h++)
+		continue;
+	for (e = h + strlen(h); e > h && (e[-1] == ' ' || e[-1] == '\t'); e--)
+		continue;
+	*n = (size_t)(e - h);
+	return *n > 0 ? h : NULL;
+}
+
+/* The last segment of REQUEST_URI's path, or NULL. */
+static const char *
+path_token(const char *uri, size_t *n)
+{
+	const char *q, *slash;
+
+	if (uri == NULL)
+		return NULL;
+	if ((q = strchr(uri, '?')) == NULL)
+		q = uri + strlen(uri);
+	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
+		continue;
+	*n = (size_t)(q - slash);
+	return *n > 0 ? slash : NULL;
+}
+
+/*
+ * Authenticate against the provider's secrets: OneSpan by its Basic
+ * key, either by our URL token (last path segment or ?token=).
+ */
+static enum eh_err
+authenticate(const struct eh_secrets *s, const struct eh_request *req,
+    const char *query_token, int basic)
+{
+	const char *c;
+	size_t n;
+	int any = 0, ok = 0;
+
+	if (s->n == 0)
+		return EH_ERR_AUTH_NONE;
+	if (basic && (c = basic_key(req->authorization, &n)) != NULL) {
+		any = 1;
+		ok |= secret_match(s, c, n);
+	}
+	if ((c = path_token(req->request_uri, &n)) != NULL) {
+		any = 1;
+		ok |= secret_match(s, c, n);
+	}
+	if (query_token != NULL && *query_token != '\0') {
+		any = 1;
+		ok |= secret_match(s, query_token, strlen(query_token));
+	}
+	if (ok)
+		return EH_OK;
+	return any ? EH_ERR_AUTH_WRONG : EH_ERR_AUTH_MISSING;
+}
+
+static enum eh_err
+body_error(const struct eh_request *req, const struct eh_config *cfg)
+{
+	size_t declared;
+	int known;
+	enum eh_err err;
+
+	switch (req->body_state) {
+	case EH_BODY_OK:
+		return EH_OK;
+	case EH_BODY_OVER:
+		return EH_ERR_TOO_LARGE;
+	case EH_BODY_SHORT:
+		return EH_ERR_SHORT_BODY;
+	case EH_BODY_IOERR:
+		return EH_ERR_READ;
+	case EH_BODY_UNREAD:
+	default:
+		err = eh_content_length(req->content_length, cfg->max_body,
+		    &declared, &known);
+		return err != EH_OK ? err : EH_ERR_READ;
+	}
+}
+
+static enum eh_err
+accept_event(struct eh_decision *d, const struct eh_config *cfg)
+{
+	struct eh_response *r = &d->resp;
+
+	d->action = EH_ACT_STORE;
+	r->status = 200;
+	if (d->provider == EH_PROVIDER_ONESPAN) {
+		r->content_type = "application/json";
+		set_body(r, ONESPAN_OK, "");
+	} else {
+		/* AlphaTrust's required-response-text wants text/plain. */
+		r->content_type = "text/plain";
+		set_body(r, cfg->response_text != NULL ?
+		    cfg->response_text : "OK", "");
+	}
+	return EH_OK;
+}
+
+static enum eh_err
+handle_onespan(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg, const struct eh_form *query)
+{
+	enum eh_err err;
+
+	err = authenticate(&cfg->onespan, req, eh_form_get(query, "token"), 1);
+	if (err != EH_OK)
+		return err;
+	if ((err = eh_onespan_parse(&d->event, req->body, req->body_len)) !=
+	    EH_OK)
+		return err;
+	return accept_event(d, cfg);
+}
+
+static enum eh_err
+handle_alphatrust(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg, const struct eh_form *query, int get)
+{
+	struct eh_form body;
+	enum eh_err err;
+
+	err = authenticate(&cfg->alphatrust, req, eh_form_get(query, "token"),
+	    0);
+	if (err != EH_OK)
+		return err;
+	if (get)
+		err = eh_alphatrust_parse(&d->event, query, "token");
+	else {
+		if ((err = eh_form_parse(&body, req->body, req->body_len)) !=
+		    EH_OK)
+			return err;
+		err = eh_alphatrust_parse(&d->event, &body, NULL);
+		eh_form_free(&body);
+	}
+	if (err != EH_OK)
+		return err;
+	return accept_event(d, cfg);
+}
+
+static enum eh_err
+decide(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg, struct eh_form *query)
+{
+	const char *method = req->method != NULL ? req->method : "";
+	const char *qs = req->query != NULL ? req->query : "";
+	enum eh_err err;
+	int get;
+
+	if (strcmp(method, "GET") == 0)
+		get = 1;
+	else if (strcmp(method, "POST") == 0)
+		get = 0;
+	else
+		return EH_ERR_METHOD;
+
+	if (get && *qs == '\0') {
+		d->action = EH_ACT_HEALTH;
+		d->resp.status = 200;
+		d->resp.content_type = "text/plain; charset=utf-8";
+		set_body(&d->resp, "OK", "\n");
+		return EH_OK;
+	}
+	if (!get && (err = body_error(req, cfg)) != EH_OK)
+		return err;
+
+	if (get || media_type_is(req->content_type,
+	    "application/x-www-form-urlencoded"))
+		d->provider = EH_PROVIDER_ALPHATRUST;
+	else if (media_type_is(req->content_type, "application/json"))
+		d->provider = EH_PROVIDER_ONESPAN;
+	else
+		return EH_ERR_MEDIA_TYPE;
+	if (cfg->provider != EH_PROVIDER_AUTO && cfg->provider != d->provider)
+		return get ? EH_ERR_PROVIDER : EH_ERR_MEDIA_TYPE;
+
+	if ((err = eh_form_parse(query, qs, strlen(qs))) != EH_OK)
+		return err;
+	if (d->provider == EH_PROVIDER_ONESPAN)
+		return handle_onespan(d, req, cfg, query);
+	return handle_alphatrust(d, req, cfg, query, get);
+}
+
+enum eh_err
+eh_handle(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	struct eh_form query;
+	enum eh_err err;
+
+	memset(d, 0, sizeof(*d));
+	memset(&query, 0, sizeof(query));
+	err = decide(d, req, cfg, &query);
+	eh_form_free(&query);
+	if (err != EH_OK)
+		return eh_decision_fail(d, err);
+	return EH_OK;
+}

@@ -1,0 +1,367 @@
+/*
+ * The spool, after qmail-local's maildir delivery, plus the directory
+ * fsync qmail leaves out:
+ *   tmp/<id>.json  O_EXCL, write all, fsync, close
+ *   rename into new/<id>.json, fsync new/; only then may the caller reply.
+ * A crash at any point leaves either nothing or the whole event in new/.
+ * seen/<dedupe_key> marks OneSpan events already accepted; it is a hint
+ * (at-least-once), so it is written after the event and never fsynced.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+/* How stale the cached count of new/ may be before it is read again. */
+#define COUNT_MAX_AGE_NS 1000000000L
+
+static enum eh_err
+fail(struct eh_spool *sp, const char *op)
+{
+	sp->sys_errno = errno;
+	sp->sys_op = op;
+	if (errno == ENOSPC || errno == EDQUOT)
+		return EH_ERR_SPOOL_FULL;
+	return EH_ERR_SPOOL_IO;
+}
+
+static int
+subdir(struct eh_spool *sp, const char *name, int *created)
+{
+	int fd;
+
+	if (mkdirat(sp->dirfd, name, 0700) == 0)
+		*created = 1;
+	else if (errno != EEXIST)
+		return -1;
+	fd = openat(sp->dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
+}
+
+enum eh_err
+eh_spool_open(struct eh_spool *sp, const char *path)
+{
+	int created = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = sp->tmpfd = sp->newfd = sp->seenfd = -1;
+	if (path == NULL || *path != '/')
+		return EH_ERR_SPOOL_CONFIG;
+	if ((sp->path = eh__strndup(path, strlen(path))) == NULL)
+		return EH_ERR_NOMEM;
+	/* Only the spool itself is created: a missing parent is a typo. */
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		goto bad;
+	if ((sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		goto bad;
+	if ((sp->tmpfd = subdir(sp, "tmp", &created)) < 0 ||
+	    (sp->newfd = subdir(sp, "new", &created)) < 0 ||
+	    (sp->seenfd = subdir(sp, "seen", &created)) < 0)
+		goto bad;
+	if (created && fsync(sp->dirfd) != 0)
+		goto bad;
+	return EH_OK;
+bad:
+	{
+		enum eh_err err = fail(sp, "open spool");
+		int e = sp->sys_errno;
+
+		eh_spool_close(sp);
+		sp->sys_errno = e;
+		sp->sys_op = "open spool";
+		return err;
+	}
+}
+
+void
+eh_spool_close(struct eh_spool *sp)
+{
+	if (sp->seenfd >= 0)
+		close(sp->seenfd);
+	if (sp->newfd >= 0)
+		close(sp->newfd);
+	if (sp->tmpfd >= 0)
+		close(sp->tmpfd);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	free(sp->path);
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = sp->tmpfd = sp->newfd = sp->seenfd = -1;
+}
+
+/*
+ * Call fn(ctx, dirfd, name) for each entry of the directory at fd that
+ * is not a dot-file.  Uses its own descriptor, so fd's offset is kept.
+ */
+static int
+each_entry(int fd, void (*fn)(void *, int, const char *), void *ctx)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd;
+
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			fn(ctx, dfd, de->d_name);
+	closedir(d);
+	return 0;
+}
+
+static void
+count_one(void *ctx, int dfd, const char *name)
+{
+	(void)dfd;
+	(void)name;
+	(*(unsigned long *)ctx)++;
+}
+
+enum eh_err
+eh_spool_count(struct eh_spool *sp, unsigned long *n)
+{
+	*n = 0;
+	if (each_entry(sp->newfd, count_one, n) != 0)
+		return fail(sp, "read new/");
+	return EH_OK;
+}
+
+struct clean_ctx {
+	time_t before;
+	unsigned long removed;
+};
+
+static void
+clean_one(void *ctx, int dfd, const char *name)
+{
+	struct clean_ctx *c = ctx;
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_mtime < c->before && unlinkat(dfd, name, 0) == 0)
+		c->removed++;
+}
+
+unsigned long
+eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age)
+{
+	struct clean_ctx c;
+
+	c.before = time(NULL) - max_age;
+	c.removed = 0;
+	(void)each_entry(sp->tmpfd, clean_one, &c);
+	return c.removed;
+}
+
+static long
+ns_since(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000000000L +
+	    (b->tv_nsec - a->tv_nsec);
+}
+
+enum eh_err
+eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
+{
+	struct statvfs vfs;
+	struct timespec now;
+	enum eh_err err;
+
+	if (fstatvfs(sp->newfd, &vfs) != 0)
+		return fail(sp, "statvfs");
+	if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < cfg->min_free) {
+		sp->sys_errno = ENOSPC;
+		sp->sys_op = "free space check";
+		return EH_ERR_SPOOL_FULL;
+	}
+	if (cfg->max_events == 0)
+		return EH_OK;
+	/* Reading new/ costs O(events): once a second per handle is enough
+	 * for a backstop against a consumer that has stopped. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!sp->counted || ns_since(&sp->count_at, &now) > COUNT_MAX_AGE_NS) {
+		if ((err = eh_spool_count(sp, &sp->count)) != EH_OK)
+			return err;
+		sp->count_at = now;
+		sp->counted = 1;
+	}
+	if (sp->count >= cfg->max_events) {
+		sp->sys_errno = 0;
+		sp->sys_op = "event limit";
+		return EH_ERR_SPOOL_BACKLOG;
+	}
+	return EH_OK;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Whether a OneSpan event with this key was accepted; fills id if so. */
+static int
+seen(struct eh_spool *sp, const char *key, char id[EH_ID_LEN + 1])
+{
+	ssize_t n;
+	int fd;
+
+	fd = openat(sp->seenfd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, id, EH_ID_LEN);
+	close(fd);
+	id[n > 0 ? n : 0] = '\0';
+	return 1;
+}
+
+static void
+mark_seen(struct eh_spool *sp, const char *key, const char *id)
+{
+	int fd;
+
+	fd = openat(sp->seenfd, key,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	(void)write_all(fd, id, strlen(id));
+	close(fd);
+}
+
+/* A time after every id this handle made, so ids sort in order. */
+static void
+arrival(struct eh_spool *sp, struct timespec *now)
+{
+	clock_gettime(CLOCK_REALTIME, now);
+	if (now->tv_sec < sp->last.tv_sec ||
+	    (now->tv_sec == sp->last.tv_sec &&
+	    now->tv_nsec / 1000 <= sp->last.tv_nsec / 1000)) {
+		*now = sp->last;
+		now->tv_nsec = (now->tv_nsec / 1000 + 1) * 1000;
+		if (now->tv_nsec >= 1000000000L) {
+			now->tv_sec++;
+			now->tv_nsec -= 1000000000L;
+		}
+	}
+	sp->last = *now;
+}
+
+enum eh_err
+eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
+    const char *remote_addr, char id[EH_ID_LEN + 1], int *dup)
+{
+	struct timespec now;
+	char name[EH_ID_LEN + sizeof(".json")];
+	char *rec = NULL;
+	size_t len;
+	enum eh_err err;
+	int fd, e;
+
+	*dup = 0;
+	id[0] = '\0';
+	if (ev->provider == EH_PROVIDER_ONESPAN &&
+	    seen(sp, ev->dedupe_key, id)) {
+		*dup = 1;
+		return EH_OK;
+	}
+	arrival(sp, &now);
+	eh_id_make(id, &now);
+	if ((err = eh_record_build(&rec, &len, ev, id, &now, remote_addr)) !=
+	    EH_OK) {
+		id[0] = '\0';
+		return err;
+	}
+	memcpy(name, id, EH_ID_LEN);
+	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
+
+	fd = openat(sp->tmpfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		err = fail(sp, "create tmp file");
+		goto out;
+	}
+	if (write_all(fd, rec, len) != 0) {
+		err = fail(sp, "write");
+		close(fd);
+		goto unlink_tmp;
+	}
+	if (fsync(fd) != 0) {
+		err = fail(sp, "fsync");
+		close(fd);
+		goto unlink_tmp;
+	}
+	if (close(fd) != 0) {
+		err = fail(sp, "close");
+		goto unlink_tmp;
+	}
+	if (renameat(sp->tmpfd, name, sp->newfd, name) != 0) {
+		err = fail(sp, "rename");
+		goto unlink_tmp;
+	}
+	if (fsync(sp->newfd) != 0) {
+		/* Not known to be durable: take it back rather than leave an
+		 * unacknowledged event that may or may not survive. */
+		err = fail(sp, "fsync new/");
+		e = errno;
+		(void)unlinkat(sp->newfd, name, 0);
+		errno = e;
+		goto out;
+	}
+	if (ev->provider == EH_PROVIDER_ONESPAN)
+		mark_seen(sp, ev->dedupe_key, id);
+	sp->count++;
+	err = EH_OK;
+	goto out;
+unlink_tmp:
+	e = errno;
+	(void)unlinkat(sp->tmpfd, name, 0);
+	errno = e;
+out:
+	free(rec);
+	if (err != EH_OK)
+		id[0] = '\0';
+	return err;
+}
+
+enum eh_err
+eh_spool_probe(struct eh_spool *sp)
+{
+	char name[sizeof(".probe-") + 20];
+	int fd;
+
+	/* A real create tells the truth about read-only mounts, deleted
+	 * directories and permissions, where access(2) may not (root). */
+	snprintf(name, sizeof(name), ".probe-%ld", (long)getpid());
+	fd = openat(sp->tmpfd, name,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fail(sp, "create probe file");
+	close(fd);
+	(void)unlinkat(sp->tmpfd, name, 0);
+	return EH_OK;
+}
