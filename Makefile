@@ -1,5 +1,10 @@
-# esignhook: GNU make.  `make deps` installs what the build and the tests
-# need (Debian); `make` builds; `make check` runs every test.
+# esignhook: GNU make.
+#   make deps     install the Debian packages the build and the tests need
+#   make          build cgi/esignhook
+#   make check    every test (unit, end to end, real servers)
+#   make check-san     unit + end-to-end tests again under ASan+UBSan
+#   make check-valgrind  unit tests under valgrind
+#   make install  (PREFIX, DESTDIR, BINDIR, MANDIR honoured)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -8,63 +13,87 @@ DESTDIR ?=
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
-	-fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDFLAGS ?=
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+PKG_CFLAGS := $(shell pkg-config --cflags jansson libsodium fcgi 2>/dev/null)
+LIB_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null || \
+	echo -ljansson -lsodium)
+FCGI_LIBS := $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
 
-# SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer.
+# SAN=1: build the default tree with the sanitizers too.
 ifeq ($(SAN),1)
-CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all -U_FORTIFY_SOURCE
+HARDEN = $(SAN_FLAGS)
 LDFLAGS += -fsanitize=address,undefined
 endif
-
-PKGS = fcgi jansson libsodium
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIB_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null)
-FCGI_LIBS := $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi)
-CFLAGS += $(PKG_CFLAGS)
 
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
 	lib/serve.c lib/log.c
-LIB_OBJS = $(LIB_SRCS:.c=.o)
-LIB = lib/libesignhook.a
+TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
+	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
+	tests/test-config.c tests/test-body.c tests/test-handler.c \
+	tests/test-spool.c tests/test-serve.c tests/test-log.c
+HEADERS = lib/esignhook.h lib/extern.h tests/t.h
 
-TEST_SRCS = tests/unit.c tests/test-form.c tests/test-onespan.c \
-	tests/test-alphatrust.c tests/test-record.c tests/test-config.c \
-	tests/test-spool.c tests/test-body.c tests/test-handler.c \
-	tests/test-serve.c tests/test-log.c tests/test-err.c
-TEST_OBJS = $(TEST_SRCS:.c=.o)
+# Objects live under build/<tree>/; the default tree's binaries are
+# cgi/esignhook and tests/unit, the sanitizer tree's build/san/*.
+OBJ = build/obj
+SAN_OBJ = build/san
+objs = $(patsubst %.c,$(1)/%.o,$(2))
 
-BINS = cgi/esignhook
+.PHONY: all check check-san check-valgrind unit install uninstall clean \
+	bench lint deps run
 
-.PHONY: all check unit e2e install uninstall clean bench lint deps run \
-	format
+all: cgi/esignhook
 
-all: $(BINS)
+$(OBJ)/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
 
-$(LIB_OBJS) $(TEST_OBJS) cgi/esignhook.o: lib/esignhook.h lib/extern.h
+$(SAN_OBJ)/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-$(LIB): $(LIB_OBJS)
-	$(AR) rcs $@ $(LIB_OBJS)
+$(OBJ)/libesignhook.a: $(call objs,$(OBJ),$(LIB_SRCS))
+	$(AR) rcs $@ $^
+$(SAN_OBJ)/libesignhook.a: $(call objs,$(SAN_OBJ),$(LIB_SRCS))
+	$(AR) rcs $@ $^
 
-cgi/esignhook: cgi/esignhook.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ cgi/esignhook.o $(LIB) $(FCGI_LIBS) \
+cgi/esignhook: $(OBJ)/cgi/esignhook.o $(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS) -lpthread
+tests/unit: $(call objs,$(OBJ),$(TEST_SRCS)) $(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(FCGI_LIBS) \
 		$(LIB_LIBS) -lpthread
+$(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) $(SAN_OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LIB_LIBS)
 
-tests/unit: $(TEST_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LIB_LIBS)
-
-$(TEST_OBJS): tests/t.h
-
-# Every test: unit tests, then the binary end to end (CGI, FastCGI).
+# Every test: unit tests, the binary end to end (CGI, FastCGI), and
+# behind real nginx and Apache.  Ends with "N passed, N failed".
 check: all tests/unit
 	@sh tests/run.sh
 
 unit: tests/unit
 	./tests/unit
+
+# The unit and end-to-end suites again, with the sanitizer build.
+check-san: $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
+	SUITES="unit e2e-cgi e2e-fcgi" sh tests/run.sh
+
+check-valgrind: tests/unit
+	@UNIT_WRAPPER="valgrind -q --leak-check=full \
+	--errors-for-leak-kinds=all --error-exitcode=9" \
+	SUITES=unit sh tests/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
@@ -72,26 +101,30 @@ install: all
 	install -m 0644 esignhook.8 $(DESTDIR)$(MANDIR)/man8/esignhook.8
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/esignhook $(DESTDIR)$(MANDIR)/man8/esignhook.8
+	rm -f $(DESTDIR)$(BINDIR)/esignhook \
+		$(DESTDIR)$(MANDIR)/man8/esignhook.8
 
 clean:
-	rm -f $(LIB_OBJS) $(LIB) $(TEST_OBJS) tests/unit cgi/*.o $(BINS)
+	rm -rf build cgi/esignhook tests/unit
 
-# Debian packages the build and the tests use; nothing to do when present.
+# Debian packages for the build and the tests; nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
-	libsodium-dev spawn-fcgi nginx-light curl clang valgrind
+	libsodium-dev spawn-fcgi nginx-light apache2 libapache2-mod-fcgid \
+	curl clang valgrind python3
 deps:
 	@missing=; for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends $$missing; \
+		echo "make deps: installing$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$$sudo apt-get install -y -qq --no-install-recommends \
+		$$missing >/dev/null; \
 	fi
 
 # Banned: unbounded or ambiguous string functions (curl's checksrc idea).
 lint:
-	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)\s*\(' \
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)[[:space:]]*\(' \
 		lib/*.c cgi/*.c tests/*.c || (echo "lint: banned function" && false)
 	@echo "lint: ok"

@@ -167,6 +167,9 @@ log_emit(const struct logger *lg, int prio, const char *line)
 	(void)!write(STDERR_FILENO, buf, n);
 }
 
+static void log_start(const struct logger *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 log_start(const struct logger *lg, int prio, const char *fmt, ...)
 {

@@ -129,7 +129,7 @@ eh_record_free(struct eh_record *rec)
 enum eh_err
 eh_record_parse(struct eh_record *rec, const char *buf, size_t len)
 {
-	json_t *root;
+	json_t *root, *remote = NULL;
 	json_error_t jerr;
 	int v = 0;
 
@@ -139,16 +139,19 @@ eh_record_parse(struct eh_record *rec, const char *buf, size_t len)
 		return EH_ERR_JSON;
 	rec->json = root;
 	if (json_unpack_ex(root, &jerr, 0,
-	    "{s:i, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s?, s:o}",
+	    "{s:i, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}",
 	    "v", &v, "id", &rec->id, "received_at", &rec->received_at,
 	    "provider", &rec->provider, "event", &rec->event,
 	    "known_event", &rec->known_event,
 	    "transaction_id", &rec->transaction_id,
-	    "dedupe_key", &rec->dedupe_key, "remote_addr", &rec->remote_addr,
-	    "data", &rec->data) != 0 || v != 1 || !json_is_object((json_t *)rec->data)) {
+	    "dedupe_key", &rec->dedupe_key, "remote_addr", &remote,
+	    "data", &rec->data) != 0 || v != 1 ||
+	    !json_is_object((json_t *)rec->data) ||
+	    !(json_is_string(remote) || json_is_null(remote))) {
 		eh_record_free(rec);
 		return EH_ERR_FIELD_MISSING;
 	}
+	rec->remote_addr = json_string_value(remote);
 	return EH_OK;
 }
 
