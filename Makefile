@@ -77,20 +77,20 @@ $(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) $(SAN_OBJ)/libesignhook.a
 
 # Every test: unit tests, the binary end to end (CGI, FastCGI), and
 # behind real nginx and Apache.  Ends with "N passed, N failed".
-check: all tests/unit
+check: deps all tests/unit
 	@sh tests/run.sh
 
 unit: tests/unit
 	./tests/unit
 
 # The unit and end-to-end suites again, with the sanitizer build.
-check-san: $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit
+check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
 	SUITES="unit e2e-cgi e2e-fcgi" sh tests/run.sh
 
-check-valgrind: tests/unit
+check-valgrind: deps tests/unit
 	@UNIT_WRAPPER="valgrind -q --leak-check=full \
 	--errors-for-leak-kinds=all --error-exitcode=9" \
 	SUITES=unit sh tests/run.sh
