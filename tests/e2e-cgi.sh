@@ -1,0 +1,248 @@
+#!/bin/sh
+# e2e-cgi.sh: cgi/esignhook as a classic CGI (RFC 3875): each request is
+# one run of the binary under `env -i` with the CGI variables and the
+# configuration in its environment and the body on stdin.  The shared
+# request table is e2e_request_table in tests/e2e-lib.sh; the rows only
+# CGI has (a body read to EOF, an invalid configuration, the command
+# line: check-config, --help, --version) are here.
+# Run: sh tests/e2e-cgi.sh (or SUITES=e2e-cgi sh tests/run.sh).
+
+E2E_MODE=cgi
+. "$(dirname "$0")/e2e-lib.sh"
+e2e_setup
+
+e2e_request_table
+
+M=cgi
+use_config main
+
+# A body with no CONTENT_LENGTH is read to EOF (Apache with chunked).
+chk_reset
+spool_snap
+os_post "$(mkbody nocl.json "$(os_json PACKAGE_CREATE nocl-cgi)")" \
+    -CONTENT_LENGTH
+chk_os_ok
+chk_one_added
+[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/nocl.json" true
+chk_eq "exit status" 0 "$RC"
+chk_done "cgi: onespan POST with no CONTENT_LENGTH, body to EOF: 200, one record"
+chk_reset
+spool_snap
+at_post "$DATA/alphatrust/participant-complete.form" -CONTENT_LENGTH
+chk_at_ok RECEIVED
+chk_one_added
+chk_done "cgi: alphatrust POST with no CONTENT_LENGTH, body to EOF: 200"
+chk_reset
+spool_snap
+os_post "$T/in/big.json" -CONTENT_LENGTH
+chk_error 413 "body over ESIGNHOOK_MAX_BODY"
+chk_done "cgi: no CONTENT_LENGTH, $(fsize "$T/in/big.json") bytes on stdin, default limit: 413"
+use_config small ESIGNHOOK_MAX_BODY=100
+chk_reset
+spool_snap
+os_post "$DATA/onespan/package-create.json" -CONTENT_LENGTH
+chk_error 413 "body over ESIGNHOOK_MAX_BODY"
+chk_done "cgi: no CONTENT_LENGTH, long stdin, ESIGNHOOK_MAX_BODY=100: 413"
+chk_reset
+spool_snap
+os_post "$T/in/max100.json" -CONTENT_LENGTH
+chk_os_ok
+chk_nothing_spooled # a duplicate of the 100-byte row of the table
+chk_done "cgi: no CONTENT_LENGTH, exactly ESIGNHOOK_MAX_BODY=100 bytes: 200"
+
+# The configuration from a file named by ESIGNHOOK_CONFIG.
+E2E_CFG_VIA=file
+use_config viafile
+E2E_CFG_VIA=env
+chk_reset
+spool_snap
+os_post "$(mkbody viafile.json "$(os_json PACKAGE_CREATE viafile-cgi)")"
+chk_os_ok
+chk_one_added
+chk_done "cgi: configuration from ESIGNHOOK_CONFIG file: onespan 200"
+chk_reset
+spool_snap
+at_post "$DATA/alphatrust/transaction-complete.form"
+chk_at_ok RECEIVED
+chk_one_added
+chk_done "cgi: configuration from ESIGNHOOK_CONFIG file: alphatrust 200 RECEIVED"
+
+# An invalid configuration: 500, exit non-zero, no secret said.
+use_config badcfg ESIGNHOOK_MAX_BODY=12x
+chk_reset
+spool_snap
+os_post "$DATA/onespan/package-create.json"
+chk_eq status 500 "$STATUS"
+[ "$RC" -ne 0 ] || chk_fail "exit status 0"
+case $REQ_LOG in
+*ESIGNHOOK_MAX_BODY*) ;;
+*) chk_fail "stderr does not name ESIGNHOOK_MAX_BODY: $REQ_LOG" ;;
+esac
+chk_nothing_spooled
+chk_done "cgi: ESIGNHOOK_MAX_BODY=12x: 500, exits non-zero, names the key"
+use_config badtok "ESIGNHOOK_ALPHATRUST_TOKENS=$AT_TOKEN,bad/$AT_TOKEN2"
+chk_reset
+at_post "$DATA/alphatrust/transaction-complete.form"
+chk_eq status 500 "$STATUS"
+case $REQ_LOG in
+*ESIGNHOOK_ALPHATRUST_TOKENS*) ;;
+*) chk_fail "stderr does not name ESIGNHOOK_ALPHATRUST_TOKENS: $REQ_LOG" ;;
+esac
+case $REQ_LOG$BODY in
+*"$AT_TOKEN"*|*"$AT_TOKEN2"*) chk_fail "a token is printed" ;;
+esac
+chk_done "cgi: invalid token list: 500, names the key, prints no token"
+
+# ---- the command line ----
+
+# cc NAME [VAR=value ...]: run check-config with exactly those
+# variables; output (stdout and stderr) in $T/logs/cc-NAME.out, status
+# in CC_RC, text in CC_OUT.
+cc() {
+	cc_name=$1
+	shift
+	env -i PATH=/usr/bin:/bin "$@" "$BIN" check-config \
+	    >"$T/logs/cc-$cc_name.out" 2>&1
+	CC_RC=$?
+	CC_OUT=$(cat "$T/logs/cc-$cc_name.out")
+}
+
+chk_no_secret_out() {
+	for s in $E2E_SECRETS; do
+		case $CC_OUT in
+		*"$s"*) chk_fail "output shows a secret" ;;
+		esac
+	done
+}
+
+good="ESIGNHOOK_SPOOL=$T/spool-cc
+ESIGNHOOK_ONESPAN_KEYS=$OS_KEY
+ESIGNHOOK_ALPHATRUST_TOKENS=$AT_TOKEN
+ESIGNHOOK_SPOOL_MIN_FREE=0"
+IFS=$NL
+
+chk_reset
+cc good $good
+chk_eq "exit status" 0 "$CC_RC"
+case $CC_OUT in
+*"check-config: ok"*) ;;
+*) chk_fail "no 'check-config: ok' in: $CC_OUT" ;;
+esac
+chk_no_secret_out
+chk_done "check-config, good configuration in the environment: exit 0"
+
+printf '%s\n' "# e2e" $good >"$T/cfg/cc-good.conf"
+chk_reset
+cc goodfile "ESIGNHOOK_CONFIG=$T/cfg/cc-good.conf"
+chk_eq "exit status" 0 "$CC_RC"
+chk_no_secret_out
+chk_done "check-config, good configuration in ESIGNHOOK_CONFIG: exit 0"
+
+chk_reset
+cc nospool $(printf '%s\n' $good | grep -v '^ESIGNHOOK_SPOOL=')
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"ESIGNHOOK_SPOOL is not set"*) ;;
+*) chk_fail "no clear message: $CC_OUT" ;;
+esac
+chk_no_secret_out
+chk_done "check-config, no ESIGNHOOK_SPOOL: exits non-zero, says so"
+
+chk_reset
+cc maxbody $good ESIGNHOOK_MAX_BODY=12x
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"invalid value for ESIGNHOOK_MAX_BODY"*) ;;
+*) chk_fail "no clear message: $CC_OUT" ;;
+esac
+chk_no_secret_out
+chk_done "check-config, ESIGNHOOK_MAX_BODY=12x: exits non-zero, names the key"
+
+chk_reset
+cc badkey $good "ESIGNHOOK_ALPHATRUST_TOKENS=$AT_TOKEN,bad/$AT_TOKEN2"
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"invalid value for ESIGNHOOK_ALPHATRUST_TOKENS"*) ;;
+*) chk_fail "no clear message: $CC_OUT" ;;
+esac
+chk_no_secret_out
+chk_done "check-config, invalid token list: exits non-zero, names the key, no token shown"
+
+printf '%s\n' "ESIGNHOOK_SPOOL=$T/spool-cc" \
+    "ESIGNHOOK_ONESPAN_KEYS $OS_KEY" >"$T/cfg/cc-bad.conf"
+chk_reset
+cc badfile "ESIGNHOOK_CONFIG=$T/cfg/cc-bad.conf"
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"cc-bad.conf:2:"*) ;;
+*) chk_fail "no file:line in: $CC_OUT" ;;
+esac
+chk_no_secret_out
+chk_done "check-config, config file line without '=': exits non-zero, file:line, no secret shown"
+
+chk_reset
+cc nosecret "ESIGNHOOK_SPOOL=$T/spool-cc" ESIGNHOOK_SPOOL_MIN_FREE=0
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"no secret configured"*) ;;
+*) chk_fail "no clear message: $CC_OUT" ;;
+esac
+chk_done "check-config, no secret at all: exits non-zero, says so"
+
+chk_reset
+cc nofree $good ESIGNHOOK_SPOOL_MIN_FREE=1000000G
+[ "$CC_RC" -ne 0 ] || chk_fail "exit status 0"
+case $CC_OUT in
+*"spool disk full"*) ;;
+*) chk_fail "no clear message: $CC_OUT" ;;
+esac
+chk_done "check-config, ESIGNHOOK_SPOOL_MIN_FREE=1000000G: exits non-zero, disk full"
+IFS=' 	
+'
+
+chk_reset
+out=$("$BIN" --help 2>&1)
+rc=$?
+chk_eq "exit status" 0 "$rc"
+case $out in
+"usage: esignhook"*check-config*) ;;
+*) chk_fail "no usage text" ;;
+esac
+chk_done "--help: exit 0, usage"
+chk_reset
+out=$("$BIN" --version 2>&1)
+rc=$?
+chk_eq "exit status" 0 "$rc"
+case $out in
+"esignhook "[0-9]*) ;;
+*) chk_fail "output '$out'" ;;
+esac
+chk_done "--version: exit 0, 'esignhook <version>'"
+chk_reset
+out=$(env -i PATH=/usr/bin:/bin "$BIN" --bogus 2>&1)
+rc=$?
+[ "$rc" -ne 0 ] || chk_fail "exit status 0"
+case $out in
+*"unknown argument"*) ;;
+*) chk_fail "output '$out'" ;;
+esac
+chk_done "unknown argument: exits non-zero, says so"
+chk_reset
+out=$(env -i PATH=/usr/bin:/bin "ESIGNHOOK_SPOOL=$T/spool" \
+    "ESIGNHOOK_ONESPAN_KEYS=$OS_KEY" "$BIN" </dev/null 2>&1)
+rc=$?
+[ "$rc" -ne 0 ] || chk_fail "exit status 0"
+case $out in
+*"not started by a web server"*) ;;
+*) chk_fail "output '$out'" ;;
+esac
+case $out in
+*"$OS_KEY"*) chk_fail "prints the key" ;;
+esac
+case $out in
+*Status:*) chk_fail "answers as a CGI" ;;
+esac
+chk_done "no web server context (no GATEWAY_INTERFACE, stdin not a socket): exits non-zero with a message"
+
+e2e_secret_checks
+e2e_done
