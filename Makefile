@@ -46,8 +46,13 @@ OBJ = build/obj
 SAN_OBJ = build/san
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 
+FUZZ_TARGETS = form onespan alphatrust config handler record
+FUZZ_SECONDS ?= 60
+REPLAYS = $(patsubst %,$(OBJ)/replay-%,$(FUZZ_TARGETS))
+SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
+
 .PHONY: all check check-san check-valgrind unit install uninstall clean \
-	bench lint deps run
+	bench lint deps run fuzz
 
 all: cgi/esignhook
 
@@ -75,20 +80,49 @@ $(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/libesignhook.a
 $(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) $(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LIB_LIBS)
 
+# Fuzz targets: replayed over their corpora in make check, run by
+# libFuzzer (clang) in make fuzz.
+$(OBJ)/replay-%: $(OBJ)/tests/fuzz/replay.o $(OBJ)/tests/fuzz/fuzz-%.o \
+		$(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+$(SAN_OBJ)/replay-%: $(SAN_OBJ)/tests/fuzz/replay.o \
+		$(SAN_OBJ)/tests/fuzz/fuzz-%.o $(SAN_OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LIB_LIBS)
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRCS) $(HEADERS)
+	@mkdir -p $(@D)
+	clang -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -O1 -g \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) \
+		$(LIB_LIBS)
+
+# Each target for FUZZ_SECONDS, from a copy of its corpus (new inputs
+# stay in build/fuzz/; crashes land there as crash-*).
+fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
+		echo "== fuzz-$$t for $(FUZZ_SECONDS) s"; \
+		./build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/$$t- -print_final_stats=1 \
+			-max_len=8192 build/fuzz/corpus-$$t 2>&1 | \
+			grep -E '^(stat::|#[0-9]+.*DONE|==[0-9]+==ERROR|SUMMARY)' || true; \
+		ls build/fuzz/$$t-crash-* 2>/dev/null && exit 1; \
+	done; true
+
 # Every test: unit tests, the binary end to end (CGI, FastCGI), and
 # behind real nginx and Apache.  Ends with "N passed, N failed".
-check: deps all tests/unit
+check: deps all tests/unit $(REPLAYS)
 	@sh tests/run.sh
 
 unit: tests/unit
 	./tests/unit
 
 # The unit and end-to-end suites again, with the sanitizer build.
-check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit
+check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit $(SAN_REPLAYS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
-	SUITES="unit e2e-cgi e2e-fcgi" sh tests/run.sh
+	REPLAY_DIR=$(SAN_OBJ) SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi" \
+	sh tests/run.sh
 
 check-valgrind: deps tests/unit
 	@UNIT_WRAPPER="valgrind -q --leak-check=full \

@@ -690,6 +690,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (load_config(&cfg, msg, sizeof(msg)) != 0) {
+		eh_config_free(&cfg);
 		fprintf(stderr, "esignhook: %s\n", msg);
 		if (argc == 1 && getenv("GATEWAY_INTERFACE") != NULL)
 			/* A CGI that dies silently is a 500 with no clue. */

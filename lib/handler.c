@@ -157,7 +157,7 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 {
 	const char *c;
 	size_t n;
-	int any = 0, ok = 0;
+	int any = 0, ok = 0, m;
 
 	if (s->n == 0)
 		return EH_ERR_AUTH_NONE;
@@ -166,8 +166,13 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 		ok |= secret_match(s, c, n);
 	}
 	if ((c = path_token(req->request_uri, &n)) != NULL) {
-		any = 1;
-		ok |= secret_match(s, c, n);
+		m = secret_match(s, c, n);
+		ok |= m;
+		/* Every URL has a last segment: for OneSpan, whose credential
+		 * is the header, one that is no key is no credential sent
+		 * (so Apache hiding Authorization reads "missing"). */
+		if (!basic || m)
+			any = 1;
 	}
 	if (query_token != NULL && *query_token != '\0') {
 		any = 1;

@@ -22,7 +22,9 @@
 # E2E_KEEP=1 keeps the temporary directory for a look afterwards.
 
 E2E_ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 2
-BIN=$E2E_ROOT/cgi/esignhook
+# ESIGNHOOK_BIN picks another build (make check-san sets it).
+BIN=${ESIGNHOOK_BIN:-cgi/esignhook}
+case $BIN in /*) ;; *) BIN=$E2E_ROOT/$BIN ;; esac
 DATA=$E2E_ROOT/tests/data
 E2E_PASS=0
 E2E_FAIL=0
