@@ -276,7 +276,10 @@ enum eh_err eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg);
 enum eh_err eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
     const char *remote_addr, char id[EH_ID_LEN + 1], int *dup);
 
-/* Remove tmp/ files older than max_age seconds; returns how many. */
+/*
+ * Remove tmp/ files older than max_age seconds, and those whose writer
+ * (the pid in "<id>.<pid>") no longer runs; returns how many.
+ */
 unsigned long eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age);
 
 /* Whether a file can be created in tmp/ right now (health check). */

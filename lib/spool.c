@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,14 +146,35 @@ struct clean_ctx {
 	unsigned long removed;
 };
 
+/*
+ * Whether the writer of tmp/<id>.<pid> is gone: no process has that pid
+ * (a reused pid only keeps the file until it is stale, the safe side).
+ */
+static int
+writer_dead(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char *end;
+	long pid;
+
+	if (dot == NULL || dot[1] < '1' || dot[1] > '9')
+		return 0;
+	pid = strtol(dot + 1, &end, 10);
+	if (*end != '\0' || pid <= 0 || pid > 0x7fffffffL)
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 static void
 clean_one(void *ctx, int dfd, const char *name)
 {
 	struct clean_ctx *c = ctx;
 	struct stat st;
 
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    st.st_mtime < c->before && unlinkat(dfd, name, 0) == 0)
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if ((st.st_mtime < c->before || writer_dead(name)) &&
+	    unlinkat(dfd, name, 0) == 0)
 		c->removed++;
 }
 
@@ -276,7 +298,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
     const char *remote_addr, char id[EH_ID_LEN + 1], int *dup)
 {
 	struct timespec now;
-	char name[EH_ID_LEN + sizeof(".json")];
+	char name[EH_ID_LEN + sizeof(".json")], tmp[EH_ID_LEN + 24];
 	char *rec = NULL;
 	size_t len;
 	enum eh_err err;
@@ -298,8 +320,11 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 	}
 	memcpy(name, id, EH_ID_LEN);
 	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
+	/* The writer's pid in the tmp/ name lets start-up remove what a
+	 * killed worker left behind (eh_spool_clean_tmp). */
+	snprintf(tmp, sizeof(tmp), "%s.%ld", id, (long)getpid());
 
-	fd = openat(sp->tmpfd, name,
+	fd = openat(sp->tmpfd, tmp,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err = fail(sp, "create tmp file");
@@ -319,7 +344,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 		err = fail(sp, "close");
 		goto unlink_tmp;
 	}
-	if (renameat(sp->tmpfd, name, sp->newfd, name) != 0) {
+	if (renameat(sp->tmpfd, tmp, sp->newfd, name) != 0) {
 		err = fail(sp, "rename");
 		goto unlink_tmp;
 	}
@@ -339,7 +364,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 	goto out;
 unlink_tmp:
 	e = errno;
-	(void)unlinkat(sp->tmpfd, name, 0);
+	(void)unlinkat(sp->tmpfd, tmp, 0);
 	errno = e;
 out:
 	free(rec);

@@ -1,5 +1,6 @@
 /* lib/spool.c: the maildir discipline, limits, dedupe, cleaning. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -241,6 +242,23 @@ clean_and_count(void)
 	T_EQ_INT(t_count_files(tmpdir), 1);
 	T_EQ_INT(eh_spool_clean_tmp(&sp, 0), 1);
 	T_EQ_INT(t_count_files(tmpdir), 0);
+	/* A fresh file whose writer is dead goes; a live writer's stays. */
+	{
+		char live[64];
+		pid_t dead = fork();
+
+		if (dead == 0)
+			_exit(0);
+		waitpid(dead, NULL, 0);
+		snprintf(live, sizeof(live), "x.%ld", (long)getpid());
+		touch(tmpdir, live, 0);
+		snprintf(live, sizeof(live), "y.%ld", (long)dead);
+		touch(tmpdir, live, 0);
+		touch(tmpdir, "z.notapid", 0);
+		T_EQ_INT(eh_spool_clean_tmp(&sp, EH_SPOOL_STALE_SECONDS), 1);
+		T_EQ_INT(t_count_files(tmpdir), 2);
+		T_EQ_INT(eh_spool_clean_tmp(&sp, EH_SPOOL_STALE_SECONDS), 0);
+	}
 	touch(newdir, "a.json", 0);
 	touch(newdir, ".hidden", 0);
 	T_EQ_INT(eh_spool_count(&sp, &n), EH_OK);
