@@ -37,7 +37,8 @@ LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
-	tests/test-spool.c tests/test-serve.c tests/test-log.c
+	tests/test-spool.c tests/test-serve.c tests/test-log.c \
+	tests/test-hostile.c
 HEADERS = lib/esignhook.h lib/extern.h tests/t.h
 
 # Objects live under build/<tree>/; the default tree's binaries are

@@ -35,6 +35,7 @@ static const struct {
 	{ "spool", t_spool },
 	{ "serve", t_serve },
 	{ "log", t_log },
+	{ "hostile", t_hostile },
 };
 
 char *
