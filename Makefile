@@ -39,7 +39,7 @@ TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
 	tests/test-hostile.c
-HEADERS = lib/esignhook.h lib/extern.h tests/t.h
+HEADERS = lib/esignhook.h lib/extern.h tests/t.h cgi/sandbox.h
 
 # Objects live under build/<tree>/; the default tree's binaries are
 # cgi/esignhook and tests/unit, the sanitizer tree's build/san/*.
@@ -70,14 +70,16 @@ $(OBJ)/libesignhook.a: $(call objs,$(OBJ),$(LIB_SRCS))
 $(SAN_OBJ)/libesignhook.a: $(call objs,$(SAN_OBJ),$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-cgi/esignhook: $(OBJ)/cgi/esignhook.o $(OBJ)/libesignhook.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS) -lpthread
+cgi/esignhook: $(OBJ)/cgi/esignhook.o $(OBJ)/cgi/sandbox.o \
+		$(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS) -lseccomp -lpthread
 tests/unit: $(call objs,$(OBJ),$(TEST_SRCS)) $(OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
-$(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/libesignhook.a
+$(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/cgi/sandbox.o \
+		$(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(FCGI_LIBS) \
-		$(LIB_LIBS) -lpthread
+		$(LIB_LIBS) -lseccomp -lpthread
 $(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) $(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LIB_LIBS)
 
@@ -144,7 +146,7 @@ clean:
 
 # Debian packages for the build and the tests; nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
-	libsodium-dev spawn-fcgi nginx-light apache2 libapache2-mod-fcgid \
+	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 libapache2-mod-fcgid \
 	curl clang valgrind python3
 deps:
 	@missing=; for p in $(DEPS); do \

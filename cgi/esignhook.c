@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "../lib/esignhook.h"
+#include "sandbox.h"
 
 #define PROG "esignhook"
 #define CONFIG_FILE_MAX (64 * 1024)
@@ -58,6 +59,7 @@ static const char usage_text[] =
 "  ESIGNHOOK_PROVIDER           onespan, alphatrust or auto (default)\n"
 "  ESIGNHOOK_LOG                stderr (default) or syslog\n"
 "  ESIGNHOOK_THREADS            FastCGI threads per process (default 8)\n"
+"  ESIGNHOOK_SANDBOX            on (default): Landlock + seccomp after start-up\n"
 "\n"
 "See the README (or man 8 esignhook) for the spool format and deployment.\n";
 
@@ -376,11 +378,27 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 	struct eh_request req;
 	struct eh_spool sp;
 	struct timespec t0;
+	char note[256];
 	int in = STDIN_FILENO;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&sp, 0, sizeof(sp));
 	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
+	if (cfg->sandbox) {
+		/* The spool must exist before Landlock can name it; a failure
+		 * here is the request's 503 later, with its cause. */
+		if (cfg->spool != NULL)
+			(void)eh_spool_open(&sp, cfg->spool);
+		if (eh_sandbox_enter(sp.newfd >= 0 ? cfg->spool : NULL, 0,
+		    note, sizeof(note)) < 0) {
+			log_start(lg, LOG_ERR, "%s", note);
+			printf("Status: 500 Internal Server Error\r\n"
+			    "Content-Type: text/plain\r\n\r\n"
+			    "esignhook: sandbox failed\n");
+			eh_spool_close(&sp);
+			return 1;
+		}
+	}
 	request_from(&req, env_lookup, NULL);
 	serve_one(&req, cfg, &sp, lg, fd_read, &in, stdout_reply, NULL, &t0);
 	eh_spool_close(&sp);
@@ -528,7 +546,8 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	struct sigaction sa;
 	sigset_t set, old;
 	unsigned i, alive;
-	int sig;
+	char note[256];
+	int sig, rc, spool_ok;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
@@ -539,14 +558,28 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 		return 1;
 	}
 	/* Old tmp/ files are deliveries that died before their rename. */
-	if (cfg->spool != NULL && eh_spool_open(&sp, cfg->spool) == EH_OK) {
+	spool_ok = cfg->spool != NULL && eh_spool_open(&sp, cfg->spool) ==
+	    EH_OK;
+	if (spool_ok) {
 		unsigned long n = eh_spool_clean_tmp(&sp,
 		    EH_SPOOL_STALE_SECONDS);
 		if (n > 0)
 			log_start(lg, LOG_INFO, "removed %lu stale tmp/ files",
 			    n);
 		eh_spool_close(&sp);
-	}
+	} else
+		log_start(lg, LOG_ERR, "spool %s cannot be opened: every "
+		    "event will get 503%s", cfg->spool ? cfg->spool : "(unset)",
+		    cfg->sandbox ? " until a restart (sandbox)" : "");
+	/* Before the threads: Landlock binds this thread and its children. */
+	if (cfg->sandbox) {
+		rc = eh_sandbox_enter(spool_ok ? cfg->spool : NULL, 1, note,
+		    sizeof(note));
+		log_start(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
+		if (rc < 0)
+			return 1;
+	} else
+		log_start(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
 	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
 	 * SIGTERM and SIGINT are taken by this thread alone. */
 	memset(&sa, 0, sizeof(sa));

@@ -18,7 +18,7 @@ const char *const eh_config_keys[] = {
 	"ESIGNHOOK_ALPHATRUST_TOKENS", "ESIGNHOOK_RESPONSE_TEXT",
 	"ESIGNHOOK_MAX_BODY", "ESIGNHOOK_SPOOL_MAX_EVENTS",
 	"ESIGNHOOK_SPOOL_MIN_FREE", "ESIGNHOOK_PROVIDER", "ESIGNHOOK_LOG",
-	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", NULL
+	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", "ESIGNHOOK_SANDBOX", NULL
 };
 
 #define RESPONSE_TEXT_MAX 255
@@ -36,6 +36,7 @@ eh_config_init(struct eh_config *cfg)
 	cfg->provider = EH_PROVIDER_AUTO;
 	cfg->log = EH_LOG_STDERR;
 	cfg->threads = EH_DEFAULT_THREADS;
+	cfg->sandbox = 1;
 }
 
 static void
@@ -205,6 +206,20 @@ parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 }
 
 static enum eh_err
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 ||
+	    strcmp(v, "on") == 0)
+		*out = 1;
+	else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 ||
+	    strcmp(v, "off") == 0)
+		*out = 0;
+	else
+		return EH_ERR_CONFIG;
+	return EH_OK;
+}
+
+static enum eh_err
 set_key(struct eh_config *cfg, const char *key, const char *v)
 {
 	unsigned long long n;
@@ -262,12 +277,9 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 			return EH_ERR_CONFIG;
 		cfg->threads = (unsigned)n;
 	} else if (strcmp(key, "ESIGNHOOK_ALLOW_ROOT") == 0) {
-		if (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
-			cfg->allow_root = 1;
-		else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
-			cfg->allow_root = 0;
-		else
-			return EH_ERR_CONFIG;
+		return parse_bool(v, &cfg->allow_root);
+	} else if (strcmp(key, "ESIGNHOOK_SANDBOX") == 0) {
+		return parse_bool(v, &cfg->sandbox);
 	} else
 		return EH_ERR_CONFIG;
 	return EH_OK;

@@ -92,6 +92,7 @@ struct eh_config {
 	enum eh_log_target log;           /* ESIGNHOOK_LOG */
 	unsigned threads;                 /* ESIGNHOOK_THREADS (FastCGI) */
 	int allow_root;                   /* ESIGNHOOK_ALLOW_ROOT */
+	int sandbox;                      /* ESIGNHOOK_SANDBOX */
 };
 
 #define EH_DEFAULT_MAX_BODY 65536

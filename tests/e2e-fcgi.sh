@@ -87,16 +87,43 @@ os_post "$(mkbody after500.json "$(os_json PACKAGE_CREATE after500-fcgi)")"
 chk_os_ok
 chk_one_added
 chk_done "fcgi: the request after a bad-param request: 200"
+# The sandbox (Landlock) lets a worker write beneath its own spool only:
+# a per-request ESIGNHOOK_SPOOL elsewhere is refused, and nothing is
+# created there.  This is the "write outside the spool" proof.
+chk_reset
+spool_snap
+os_post "$(mkbody param-spool.json "$(os_json PACKAGE_CREATE param-sandboxed)")" \
+    "ESIGNHOOK_SPOOL=$T/spool-outside"
+chk_error 503 "spool unavailable"
+[ -e "$T/spool-outside" ] && chk_fail "$T/spool-outside was created"
+case $REQ_LOG in
+*'errno="Permission denied"'*) ;;
+*) chk_fail "log does not say Permission denied: $REQ_LOG" ;;
+esac
+grep -q 'Landlock (spool only) and seccomp in force' "$LOG" ||
+    chk_fail "log lacks the sandbox note: $(head -3 "$LOG")"
+chk_done "fcgi: sandboxed worker: a write outside its spool is refused (503, EACCES), nothing created"
+chk_reset
+spool_snap
+os_post "$(mkbody after-outside.json "$(os_json PACKAGE_CREATE after-outside)")"
+chk_os_ok
+chk_one_added
+chk_done "fcgi: sandboxed worker: the next request to its own spool: 200"
+
+# With the sandbox off, a per-request spool is honoured.
+use_config nosandbox ESIGNHOOK_SANDBOX=off
 chk_reset
 os_post "$(mkbody param-spool.json "$(os_json PACKAGE_CREATE param-spool)")" \
     "ESIGNHOOK_SPOOL=$T/spool-param"
 chk_os_ok
 chk_eq "files in the param's spool" 1 "$(count_new "$T/spool-param")"
+grep -q 'sandbox off' "$LOG" || chk_fail "log lacks 'sandbox off'"
 spool_snap
 os_post "$(mkbody back.json "$(os_json PACKAGE_CREATE back-fcgi)")"
 chk_os_ok
 chk_one_added
-chk_done "fcgi: param ESIGNHOOK_SPOOL stores there; the next request the process spool"
+chk_done "fcgi: ESIGNHOOK_SANDBOX=off: param ESIGNHOOK_SPOOL stores there; the next request the process spool"
+use_config main
 
 # The configuration from a file named by ESIGNHOOK_CONFIG.
 E2E_CFG_VIA=file
