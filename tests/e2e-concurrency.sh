@@ -1,0 +1,169 @@
+#!/bin/sh
+# e2e-concurrency.sh: 8 client processes x 1000 requests against 4
+# FastCGI worker processes of cgi/esignhook, each with
+# ESIGNHOOK_THREADS=1, sharing one listening unix socket (bound once by
+# `tests/fcgi-load.py supervise`, handed to each worker as fd 0, as
+# spawn-fcgi does; each worker's stderr is its own log file).  Clients
+# (`tests/fcgi-load.py load`) send one request per connection, a mix of
+# OneSpan events (unique packageId, so dedupe keeps each) and AlphaTrust
+# events (unique TransID).
+#
+# Asserts: 8000 replies 200; exactly 8000 files in new/, 8000 distinct
+# ids, each the whole record of the request that carried its
+# transaction id; nothing in tmp/; in each worker's log (one thread, so
+# lines are in serving order) the ids strictly increase; every worker
+# served; the ids logged are the ids spooled; each client's sequential
+# requests got increasing ids; workers stop with exit 0 on SIGTERM.
+# Run: sh tests/e2e-concurrency.sh (or SUITES=e2e-concurrency sh tests/run.sh).
+
+E2E_MODE=fcgi
+. "$(dirname "$0")/e2e-lib.sh"
+e2e_setup
+
+LOAD=$E2E_ROOT/tests/fcgi-load.py
+CLIENTS=8
+PER_CLIENT=1000
+WORKERS=4
+TOTAL=$((CLIENTS * PER_CLIENT))
+SPOOL=$T/spool
+mkdir "$T/wlogs"
+
+now_ms() {
+	"$PY" -c 'import time; print(int(time.time() * 1000))'
+}
+
+# One value from the check's "stat NAME VALUE" lines.
+st() {
+	sed -n "s/^stat $1 //p" "$T/check.out"
+}
+
+# ---- workers ----
+chk_reset
+IFS=$NL
+set -f
+# shellcheck disable=SC2046
+env -i PATH=/usr/bin:/bin $(base_config ESIGNHOOK_THREADS=1) \
+    "$PY" "$LOAD" supervise "$T/conc.sock" "$WORKERS" "$T/wlogs" \
+    "$T/stats.json" --max-seconds 110 -- "$BIN" \
+    >"$T/supervise.out" 2>&1 &
+SUP=$!
+IFS=' 	
+'
+set +f
+E2E_PIDS="$E2E_PIDS $SUP"
+i=0
+while [ ! -e "$T/wlogs/ready" ] && [ "$i" -lt 400 ]; do
+	kill -0 "$SUP" 2>/dev/null || break
+	sleep 0.025
+	i=$((i + 1))
+done
+[ -e "$T/wlogs/ready" ] || chk_fail "workers not ready: $(cat "$T/supervise.out" "$T"/wlogs/*.log 2>/dev/null | head -n 5)"
+n=$(grep -l 'FastCGI ready: 1 threads' "$T"/wlogs/*.log 2>/dev/null | wc -l | tr -d ' ')
+chk_eq "workers logging 'FastCGI ready: 1 threads'" "$WORKERS" "$n"
+chk_done "concurrency: $WORKERS worker processes, ESIGNHOOK_THREADS=1, one shared socket, all ready"
+
+# ---- load ----
+chk_reset
+t0=$(now_ms)
+"$PY" "$LOAD" load "$T/conc.sock" "$T/results" --clients "$CLIENTS" \
+    --requests "$PER_CLIENT" --tag conc --kind mix --os-key "$OS_KEY" \
+    --at-token "$AT_TOKEN" --deadline 100 --timeout 20 \
+    >"$T/load.out" 2>&1
+rc=$?
+t1=$(now_ms)
+chk_eq "load exit status" 0 "$rc"
+[ "$rc" -eq 0 ] || chk_fail "$(head -c 500 "$T/load.out")"
+chk_eq "requests recorded" "$TOTAL" "$(wc -l <"$T/results" | tr -d ' ')"
+chk_done "concurrency: $CLIENTS clients x $PER_CLIENT requests sent, one connection each"
+ms=$((t1 - t0))
+
+# ---- stop ----
+chk_reset
+kill -TERM "$SUP" 2>/dev/null
+wait "$SUP"
+rc=$?
+rest=
+for p in $E2E_PIDS; do
+	[ "$p" = "$SUP" ] || rest="$rest $p"
+done
+E2E_PIDS=$rest
+chk_eq "supervisor exit status" 0 "$rc"
+if [ -s "$T/stats.json" ]; then
+	out=$("$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+bad = [e for e in s["final_exits"] if e[1] != 0] + s["other_exits"]
+print("ok" if not bad and s["spawns"] == int(sys.argv[2]) else
+      "spawns %d, abnormal exits (pid, status): %r" % (s["spawns"], bad))
+' "$T/stats.json" "$WORKERS")
+	[ "$out" = ok ] || chk_fail "$out"
+else
+	chk_fail "no stats from the supervisor: $(cat "$T/supervise.out")"
+fi
+chk_done "concurrency: no worker died or restarted; each exits 0 on SIGTERM"
+
+# ---- the spool against the replies ----
+"$PY" "$LOAD" check "$SPOOL" "$T/results" --tag conc --logs "$T/wlogs" \
+    --expect-all-200 --worker-order >"$T/check.out" 2>&1
+crc=$?
+
+chk_reset
+chk_eq "replies" "200:$TOTAL" "$(st statuses)"
+chk_eq "acknowledged" "$TOTAL" "$(st acknowledged)"
+grep -q '^FAIL transaction .* status ' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL transaction .* status ' "$T/check.out" | tr '\n' ' ')"
+chk_done "concurrency: all $TOTAL replies are 200 with a complete FastCGI end"
+
+chk_reset
+chk_eq "files in new/" "$TOTAL" "$(count_new "$SPOOL")"
+chk_eq "whole records" "$TOTAL" "$(st whole_records)"
+chk_eq "distinct ids" "$TOTAL" "$(st distinct_ids)"
+chk_eq "acknowledged without a file" 0 "$(st lost)"
+chk_eq "transactions with more than one file" 0 "$(st duplicates)"
+chk_eq "files in tmp/" 0 "$(count_tmp "$SPOOL")"
+grep -q '^FAIL new/' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL new/' "$T/check.out" | tr '\n' ' ')"
+chk_done "concurrency: exactly $TOTAL events in new/, $TOTAL distinct ids, each the whole record of its request, tmp/ empty"
+
+chk_reset
+chk_eq "worker logs" "$WORKERS" "$(st worker_logs)"
+grep -q '^FAIL .*not strictly increasing' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL .*not strictly increasing' "$T/check.out" | tr '\n' ' ')"
+served=$(st served_per_worker)
+case ",$served," in
+*,0,*) chk_fail "a worker served nothing: $served" ;;
+esac
+chk_done "concurrency: within each worker the ids strictly increase in serving order (served per worker: $served)"
+
+chk_reset
+chk_eq "clients whose ids go backwards" 0 "$(st clients_out_of_order)"
+chk_done "concurrency: each client's sequential requests got increasing ids, across workers"
+
+chk_reset
+grep -q '^FAIL ids logged\|^FAIL an id logged twice' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL ids logged\|^FAIL an id logged' "$T/check.out" | tr '\n' ' ')"
+chk_eq "level=error lines" 0 "$(st log_error_lines)"
+chk_done "concurrency: the ids logged (status=200) are exactly the ids in new/, no level=error line"
+
+chk_reset
+chk_eq "check exit status" 0 "$crc"
+chk_eq "check failures" 0 "$(st failures)"
+[ "$crc" -eq 0 ] || chk_fail "$(grep -m 5 '^FAIL\|Traceback\|Error' "$T/check.out" | tr '\n' ' ')"
+chk_done "concurrency: the full spool check passes"
+
+chk_reset
+left=$("$PY" -c '
+import json, os, sys
+for p in json.load(open(sys.argv[1]))["pids"]:
+    try:
+        os.kill(p, 0)
+        print(p)
+    except OSError:
+        pass
+' "$T/stats.json" 2>/dev/null | tr '\n' ' ')
+[ -z "$left" ] || chk_fail "workers still running: $left"
+[ ! -S "$T/conc.sock" ] || chk_fail "socket left behind"
+chk_done "concurrency: every process started is stopped"
+
+echo "concurrency: $CLIENTS clients x $PER_CLIENT requests, $WORKERS workers x 1 thread: $TOTAL events in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s ($((TOTAL * 1000 / (ms > 0 ? ms : 1))) requests/s), served per worker $served"
+e2e_done

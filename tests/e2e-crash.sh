@@ -1,0 +1,235 @@
+#!/bin/sh
+# e2e-crash.sh: crash consistency under kill -9.  3 FastCGI worker
+# processes of cgi/esignhook (ESIGNHOOK_THREADS=2 each) share one unix
+# socket, bound once by `tests/fcgi-load.py supervise`, which hands it
+# to each worker as fd 0 (as spawn-fcgi does), starts a worker again as
+# soon as one dies (connections waiting in the socket's backlog are
+# kept), and SIGKILLs a random worker every 50-200 ms.  Meanwhile 6
+# client processes (`tests/fcgi-load.py load`) send 9000 callbacks, one
+# per connection: OneSpan events with unique packageIds (so dedupe keeps
+# each) and AlphaTrust events with unique TransIDs, and record each
+# reply (status, or none).
+#
+# Asserts: every request answered 200 has exactly its event in new/
+# (by transaction id), a whole record (one line, JSON, every field,
+# v=1, the data sent); every file in new/ is an <id>.json of a request
+# sent, none partial; no reply other than 200 or none; a request with no
+# reply has at most one file (at-least-once: counted, reported); no
+# worker died but by our SIGKILL, and each exits 0 on SIGTERM; tmp/
+# files of dead writers are removed when a worker starts (a planted one
+# too, and one of a live process is kept) and never become events.
+# Bounded: the supervisor lives at most 100 s, the clients stop sending
+# after 80 s.
+# Run: sh tests/e2e-crash.sh (or SUITES=e2e-crash sh tests/run.sh).
+
+E2E_MODE=fcgi
+. "$(dirname "$0")/e2e-lib.sh"
+e2e_setup
+
+LOAD=$E2E_ROOT/tests/fcgi-load.py
+CLIENTS=6
+PER_CLIENT=1500
+WORKERS=3
+TOTAL=$((CLIENTS * PER_CLIENT))
+SPOOL=$T/spool
+mkdir "$T/wlogs"
+
+now_ms() {
+	"$PY" -c 'import time; print(int(time.time() * 1000))'
+}
+
+st() {
+	sed -n "s/^stat $1 //p" "$T/check.out"
+}
+
+# stats.json field $1 (a number), or empty.
+stat_json() {
+	"$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+	    "$T/stats.json" "$1" 2>/dev/null
+}
+
+# ---- workers and the killer ----
+chk_reset
+IFS=$NL
+set -f
+# shellcheck disable=SC2046
+env -i PATH=/usr/bin:/bin $(base_config ESIGNHOOK_THREADS=2) \
+    "$PY" "$LOAD" supervise "$T/crash.sock" "$WORKERS" "$T/wlogs" \
+    "$T/stats.json" --kill-min 50 --kill-max 200 --max-seconds 100 \
+    -- "$BIN" >"$T/supervise.out" 2>&1 &
+SUP=$!
+IFS=' 	
+'
+set +f
+E2E_PIDS="$E2E_PIDS $SUP"
+i=0
+while [ ! -e "$T/wlogs/ready" ] && [ "$i" -lt 400 ]; do
+	kill -0 "$SUP" 2>/dev/null || break
+	sleep 0.025
+	i=$((i + 1))
+done
+[ -e "$T/wlogs/ready" ] || chk_fail "workers not ready: $(cat "$T/supervise.out" "$T"/wlogs/*.log 2>/dev/null | head -n 5)"
+chk_done "crash: $WORKERS worker processes (2 threads each) on one socket, ready; killer armed"
+
+# ---- load under kill -9 ----
+chk_reset
+t0=$(now_ms)
+"$PY" "$LOAD" load "$T/crash.sock" "$T/results" --clients "$CLIENTS" \
+    --requests "$PER_CLIENT" --tag crash --kind mix --os-key "$OS_KEY" \
+    --at-token "$AT_TOKEN" --deadline 80 --timeout 15 \
+    >"$T/load.out" 2>&1
+rc=$?
+t1=$(now_ms)
+ms=$((t1 - t0))
+chk_eq "load exit status" 0 "$rc"
+[ "$rc" -eq 0 ] || chk_fail "$(head -c 500 "$T/load.out")"
+chk_eq "requests recorded" "$TOTAL" "$(wc -l <"$T/results" | tr -d ' ')"
+notsent=$(grep -c 'not sent' "$T/results")
+chk_eq "requests not sent before the deadline" 0 "$notsent"
+chk_done "crash: $CLIENTS clients x $PER_CLIENT requests sent while workers are killed"
+
+# ---- stop: no more kills, SIGTERM ----
+chk_reset
+: >"$T/wlogs/nokill"
+kill -TERM "$SUP" 2>/dev/null
+wait "$SUP"
+rc=$?
+rest=
+for p in $E2E_PIDS; do
+	[ "$p" = "$SUP" ] || rest="$rest $p"
+done
+E2E_PIDS=$rest
+chk_eq "supervisor exit status" 0 "$rc"
+if [ -s "$T/stats.json" ]; then
+	out=$("$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+errs = []
+if s["other_exits"]:
+    errs.append("workers that died but not by our SIGKILL (pid, status): %r"
+                % s["other_exits"])
+bad = [e for e in s["final_exits"] if e[1] != 0]
+if bad:
+    errs.append("workers not exiting 0 on SIGTERM (pid, status): %r" % bad)
+if s["killed_exits"] != s["kills"]:
+    errs.append("%d kills, %d deaths by SIGKILL" % (s["kills"],
+                                                     s["killed_exits"]))
+print("; ".join(errs) or "ok")
+' "$T/stats.json")
+	[ "$out" = ok ] || chk_fail "$out"
+else
+	chk_fail "no stats from the supervisor: $(cat "$T/supervise.out")"
+fi
+KILLS=$(stat_json kills)
+SPAWNS=$(stat_json spawns)
+[ "${KILLS:-0}" -gt 0 ] || chk_fail "no worker was killed"
+chk_done "crash: ${KILLS:-?} SIGKILLs, ${SPAWNS:-?} worker starts; no worker died otherwise; survivors exit 0 on SIGTERM"
+
+# ---- the spool against the replies ----
+"$PY" "$LOAD" check "$SPOOL" "$T/results" --tag crash \
+    --logs "$T/wlogs" >"$T/check.out" 2>&1
+crc=$?
+ACKED=$(st acknowledged)
+LOST=$(st lost)
+NOREPLY=$(st noreply)
+NOREPLY_STORED=$(st noreply_stored)
+
+chk_reset
+chk_eq "acknowledged (200) without their event in new/" 0 "$LOST"
+grep -q '^FAIL transaction .*acknowledged' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL transaction .*acknowledged' "$T/check.out" | tr '\n' ' ')"
+[ "${ACKED:-0}" -gt 0 ] || chk_fail "nothing acknowledged"
+chk_done "crash: every 200 (${ACKED:-?} of $TOTAL) has its event in new/"
+
+chk_reset
+chk_eq "transactions with more than one file" 0 "$(st duplicates)"
+grep -q '^FAIL new/' "$T/check.out" &&
+    chk_fail "$(grep -m 3 '^FAIL new/' "$T/check.out" | tr '\n' ' ')"
+chk_eq "files in new/ that are whole records" "$(count_new "$SPOOL")" "$(st whole_records)"
+chk_eq "distinct ids" "$(count_new "$SPOOL")" "$(st distinct_ids)"
+chk_done "crash: every file in new/ ($(count_new "$SPOOL")) is one whole record (one line, JSON, every field, v=1, the data sent) of one request; none partial"
+
+chk_reset
+case ",$(st statuses)," in
+*,200:*) ;;
+*) chk_fail "no 200 at all: $(st statuses)" ;;
+esac
+other=$(st statuses | tr ',' '\n' | grep -v '^200:' | grep -v '^-:')
+[ -z "$other" ] || chk_fail "replies other than 200 or none: $other"
+chk_eq "4xx/5xx replies with a spooled event" 0 "$(grep -c '^FAIL transaction .*but spooled' "$T/check.out")"
+chk_done "crash: each request got 200 or no reply at all (replies: $(st statuses))"
+
+chk_reset
+chk_eq "clients whose ids go backwards" 0 "$(st clients_out_of_order)"
+chk_eq "check failures" 0 "$(st failures)"
+chk_eq "check exit status" 0 "$crc"
+[ "$crc" -eq 0 ] || chk_fail "$(grep -m 5 '^FAIL\|Traceback\|Error' "$T/check.out" | tr '\n' ' ')"
+chk_done "crash: the full spool check passes (${NOREPLY:-?} requests with no reply, ${NOREPLY_STORED:-?} of them stored anyway: at least once)"
+
+# ---- tmp/: what killed workers left is removed at start-up ----
+REMOVED=$(cat "$T"/wlogs/*.log | sed -n 's/.*msg="removed \([0-9]*\) stale tmp\/ files".*/\1/p' |
+    awk '{ s += $1 } END { print s + 0 }')
+LEFT=$(count_tmp "$SPOOL")
+NEW_BEFORE=$(count_new "$SPOOL")
+chk_reset
+# Every tmp/ file left now is named <id>.<pid> of a dead worker.
+if [ "$LEFT" -gt 0 ]; then
+	for f in "$SPOOL"/tmp/*; do
+		pid=${f##*.}
+		case $pid in
+		'' | *[!0-9]*) chk_fail "tmp/ file not named <id>.<pid>: $f" ;;
+		*) kill -0 "$pid" 2>/dev/null && chk_fail "tmp/ file of a live pid $pid" ;;
+		esac
+	done
+fi
+# Plant what a killed writer leaves (a partial record, its pid dead) and
+# what a live writer has (its pid alive: must be kept).
+deadpid=$(sh -c 'echo $$')
+sleep 0.1
+kill -0 "$deadpid" 2>/dev/null && chk_fail "pid $deadpid reused already"
+printf '{"v":1,"id":"20260101T000000.000000Z-0123456789abcdef","rece' \
+    >"$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$deadpid"
+printf '{"v":1,"id":"20260101T000000.000001Z-fedcba9876543210","rece' \
+    >"$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$"
+use_config fresh
+[ -S "$FCGI_SOCK" ] || chk_fail "a fresh worker did not start: $(cat "$LOG")"
+want=$((LEFT + 1))
+grep -q "removed $want stale tmp/ files" "$LOG" ||
+    chk_fail "log lacks 'removed $want stale tmp/ files': $(head -n 3 "$LOG" | tr '\n' ' ')"
+[ -e "$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$deadpid" ] &&
+    chk_fail "the dead writer's file was kept"
+[ -e "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$" ] ||
+    chk_fail "the live writer's file was removed"
+chk_eq "files in tmp/ after start-up" 1 "$(count_tmp "$SPOOL")"
+chk_eq "files in new/ after start-up" "$NEW_BEFORE" "$(count_new "$SPOOL")"
+ls -A "$SPOOL/new" | grep -v '^[0-9]\{8\}T[0-9]\{6\}\.[0-9]\{6\}Z-[0-9a-f]\{16\}\.json$' >"$T/odd" &&
+    chk_fail "names in new/ that are not <id>.json: $(head -n 3 "$T/odd" | tr '\n' ' ')"
+chk_done "crash: a new worker removes tmp/ files of dead writers ($LEFT left by kills + 1 planted), keeps a live writer's, and none becomes an event"
+rm -f "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$"
+
+chk_reset
+spool_snap
+os_post "$(mkbody after.json "$(os_json PACKAGE_COMPLETE after-crash)")"
+chk_os_ok
+chk_one_added
+[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/after.json" true
+chk_done "crash: the spool accepts events after the run"
+
+chk_reset
+fcgi_stop fresh
+chk_eq "fresh worker exit status" 0 "$FCGI_RC"
+left=$("$PY" -c '
+import json, os, sys
+for p in json.load(open(sys.argv[1]))["pids"]:
+    try:
+        os.kill(p, 0)
+        print(p)
+    except OSError:
+        pass
+' "$T/stats.json" 2>/dev/null | tr '\n' ' ')
+[ -z "$left" ] || chk_fail "workers still running: $left"
+[ ! -S "$T/crash.sock" ] || chk_fail "socket left behind"
+chk_done "crash: every process started is stopped"
+
+echo "crash: requests under kill -9: $TOTAL in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, kills: ${KILLS:-?}, worker starts: ${SPAWNS:-?}, acknowledged: ${ACKED:-?}, lost: ${LOST:-?}, no reply: ${NOREPLY:-?} (stored anyway: ${NOREPLY_STORED:-?}), tmp/ files removed at start-up: $REMOVED during the run + $LEFT after it"
+e2e_done

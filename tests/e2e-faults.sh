@@ -1,0 +1,660 @@
+#!/bin/sh
+# e2e-faults.sh: the spool's failure paths, in the real cgi/esignhook,
+# as CGI and as FastCGI (spawn-fcgi -n, requests with cgi-fcgi).
+#
+# 1. Injected faults.  tests/faultshim.c, built here and LD_PRELOADed,
+#    makes one system call fail on the spool's paths only (FAULT_DIR;
+#    stdout, stderr and the FastCGI socket are never touched): ENOSPC
+#    and EIO on write, EIO on the file's fsync, on the rename, on the
+#    fsync of new/, EIO on close, EACCES on creating the tmp/ file.
+#    Each: a OneSpan and an AlphaTrust event get 503 with
+#    Retry-After: 300 and the cause as body; new/, tmp/ and seen/ are
+#    unchanged; the log line is level=error with reason, op= and errno=;
+#    the shim failed exactly one call per request.  Then the fault is
+#    lifted two ways, on the same spool: a worker whose fault happens
+#    once (FAULT_COUNT=1) takes the next event without a restart, and a
+#    worker without the shim stores the very OneSpan event refused
+#    before (so no seen/ marker was left for it).  FAULT_AFTER fails a
+#    call in the middle of a run.
+# 2. Real faults on a small tmpfs (mounted here, unmounted on exit): a
+#    full disk (every 200 has its whole record; 503 once full; health
+#    503; free the space and the same running worker stores again); the
+#    ESIGNHOOK_SPOOL_MIN_FREE threshold (per-request param and restart);
+#    a read-only remount and back.
+# 3. The spool deleted (rm -rf) under a running worker, 1 and 4
+#    threads, sandbox on (the default) and off: every 503 is logged
+#    level=error, every 200 has its record, and the worker stores again
+#    without a restart: from the 2nd request with one thread, after at
+#    most one 503 per thread (each thread holds its own spool handle).
+#    As CGI, the next request recreates the spool.
+#
+# The shim tracks the descriptors it saw opened under FAULT_DIR (no
+# /proc), and opens its own log before main, so it works inside the
+# receiver's Landlock + seccomp sandbox.
+#
+# Ends with "faults injected: N (...)" and "N passed, N failed".
+# Run as root: sh tests/e2e-faults.sh (or SUITES=e2e-faults sh tests/run.sh).
+
+E2E_MODE=fcgi
+. "$(dirname "$0")/e2e-lib.sh"
+e2e_setup
+
+MNT=$T/mnt
+MOUNTED=
+SHIM=$T/faultshim.so
+FLOG=$T/faults.log
+: >"$FLOG"
+REAL=0
+SHIM_CASES=0
+N_EV=0
+CGI_LOG=$T/logs/cgi.log
+
+# Stop the servers (they hold the mount busy), unmount, then the rest.
+faults_cleanup() {
+	e2e_stop_all
+	for fc_m in $MOUNTED; do
+		mount -o remount,rw "$fc_m" 2>/dev/null
+		umount "$fc_m" 2>/dev/null || umount -l "$fc_m" 2>/dev/null
+	done
+	MOUNTED=
+	e2e_cleanup
+}
+trap 'faults_cleanup' EXIT
+
+# ---- helpers ----
+
+to_cgi() {
+	E2E_MODE=cgi
+	LOG=$CGI_LOG
+}
+
+to_fcgi() {
+	E2E_MODE=fcgi
+}
+
+# A fresh OneSpan event (unique packageId), POSTed; EV_FILE, EV_KIND
+# name it for chk_stored and ev_again.
+ev_os() {
+	N_EV=$((N_EV + 1))
+	EV_KIND=onespan
+	EV_FILE=$(mkbody "ev$N_EV.json" "$(os_json PACKAGE_COMPLETE "faults-$N_EV")")
+	os_post "$EV_FILE" "$@"
+}
+
+# A fresh AlphaTrust event (unique TransID), POSTed as a form.
+ev_at() {
+	N_EV=$((N_EV + 1))
+	EV_KIND=form
+	EV_FILE=$(mkbody "ev$N_EV.form" "TransID=$((7000000000 + N_EV))&TXStatus=4&EventType=transaction")
+	at_post "$EV_FILE" "$@"
+}
+
+# The event in EV_FILE again.
+ev_again() {
+	if [ "$EV_KIND" = onespan ]; then
+		os_post "$EV_FILE" "$@"
+	else
+		at_post "$EV_FILE" "$@"
+	fi
+}
+
+health() {
+	req REQUEST_METHOD=GET QUERY_STRING= REQUEST_URI=/esignhook/ "$@"
+}
+
+# Before a request: what new/, seen/ and the shim's log hold.
+snap() {
+	spool_snap
+	SEEN_N=$(ls -A "$SPOOL/seen" 2>/dev/null | wc -l | tr -d ' ')
+	FLOG_N=$(wc -l <"$FLOG" | tr -d ' ')
+}
+
+# After a request: the shim failed exactly $1 calls since snap.
+chk_injected() {
+	ci_n=$(($(wc -l <"$FLOG" | tr -d ' ') - FLOG_N))
+	[ "$ci_n" -eq "$1" ] ||
+	    chk_fail "shim injected $ci_n faults, want $1: $(tail -n 2 "$FLOG" | tr '\n' ' ')"
+}
+
+# The response is 200 for the event in EV_FILE, and new/ got exactly its
+# whole record.
+chk_stored() {
+	if [ "$EV_KIND" = onespan ]; then
+		chk_os_ok
+	else
+		chk_at_ok RECEIVED
+	fi
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" "$EV_KIND" "$EV_FILE" true
+	[ "$(count_tmp "$SPOOL")" -eq 0 ] || chk_fail "tmp/ not empty: $(ls -A "$SPOOL/tmp")"
+}
+
+# The log line of the last request is level=error with op=$1, and
+# errno="$2" (none when $2 is empty).
+chk_cause() {
+	cc_line=$(printf '%s\n' "$REQ_LOG" | grep ' status=' | tail -n 1)
+	case $cc_line in
+	*"level=error "*) ;;
+	*) chk_fail "log line not level=error: '$cc_line'" ;;
+	esac
+	case $1 in
+	*[' =']*) cc_op="op=\"$1\"" ;;
+	*) cc_op="op=$1" ;;
+	esac
+	case "$cc_line " in
+	*" $cc_op "*) ;;
+	*) chk_fail "log line lacks $cc_op: '$cc_line'" ;;
+	esac
+	if [ -n "$2" ]; then
+		case $cc_line in
+		*" errno=\"$2\""*) ;;
+		*) chk_fail "log line lacks errno=\"$2\": '$cc_line'" ;;
+		esac
+	fi
+}
+
+# chk_refused REASON OP ERRNO: 503 with Retry-After: 300 and REASON,
+# logged level=error with the cause; new/, tmp/ and seen/ unchanged.
+chk_refused() {
+	chk_error 503 "$1"
+	chk_retry_after
+	chk_cause "$2" "$3"
+	cr_seen=$(ls -A "$SPOOL/seen" 2>/dev/null | wc -l | tr -d ' ')
+	chk_eq "files in seen/" "$SEEN_N" "$cr_seen"
+}
+
+# The FastCGI server of config $1 (a shell name: FCGI_PID_$1) is the
+# process started as $2, still running.
+chk_same_worker() {
+	eval "csw_pid=\${FCGI_PID_$1:-}"
+	chk_eq "worker pid" "$2" "$csw_pid"
+	kill -0 "$2" 2>/dev/null || chk_fail "worker $2 is not running"
+}
+
+stop_server() {
+	fcgi_stop "$1" || return 0
+	[ "$FCGI_RC" = 0 ] || not_ok "$1: server stops on SIGTERM" "exit status $FCGI_RC"
+}
+
+# shim_vars SPOOL SPEC MATCH [KEY=value...]: the environment that arms
+# the shim on SPOOL, one word each.
+shim_vars() {
+	sv_s=$1 sv_f=$2 sv_m=$3
+	shift 3
+	set -- "LD_PRELOAD=$SHIM" "FAULT=$sv_f" "FAULT_DIR=$sv_s" \
+	    "FAULT_LOG=$FLOG" ASAN_OPTIONS=verify_asan_link_order=0 "$@"
+	if [ -n "$sv_m" ]; then
+		set -- "$@" "FAULT_MATCH=$sv_m"
+	fi
+	printf '%s\n' "$@"
+}
+
+# ---- the shim ----
+
+chk_reset
+if cc -shared -fPIC -O2 -o "$SHIM" "$E2E_ROOT/tests/faultshim.c" -ldl \
+    >"$T/cc.out" 2>&1; then
+	:
+else
+	chk_fail "cc failed: $(head -c 600 "$T/cc.out")"
+fi
+chk_done "faults: tests/faultshim.c builds as an LD_PRELOAD library"
+
+# Armed on another directory: nothing fails, nothing is counted.
+to_fcgi
+chk_reset
+IFS=$NL
+# shellcheck disable=SC2046
+use_config elsewhere "ESIGNHOOK_SPOOL=$T/spool-elsewhere" \
+    $(shim_vars "$T/elsewhere" write:EIO "")
+IFS=' 	
+'
+snap
+ev_os
+chk_stored
+chk_injected 0
+snap
+ev_at
+chk_stored
+chk_injected 0
+chk_done "faults: shim armed on another directory: fcgi events 200 and stored, no call failed"
+stop_server elsewhere
+
+# ---- injected faults, one system call at a time ----
+
+# fault_cgi NAME SPEC MATCH REASON OP ERRNO: as CGI.
+fault_cgi() {
+	fc_s=$T/spool-cgi-$1
+	to_cgi
+	use_config "cgi_$1_off" "ESIGNHOOK_SPOOL=$fc_s"
+	chk_reset
+	health
+	chk_eq "health status before the fault" 200 "$STATUS"
+	chk_done "cgi: FAULT=$2: health 200 before the fault (spool created)"
+
+	IFS=$NL
+	# shellcheck disable=SC2046
+	use_config "cgi_$1_on" "ESIGNHOOK_SPOOL=$fc_s" $(shim_vars "$fc_s" "$2" "$3")
+	IFS=' 	
+'
+	chk_reset
+	snap
+	ev_os
+	chk_refused "$4" "$5" "$6"
+	chk_injected 1
+	chk_done "cgi: FAULT=$2: onespan event: 503 Retry-After 300 '$4', nothing in new/ tmp/ seen/, log level=error op=$5"
+	os_file=$EV_FILE
+	chk_reset
+	snap
+	ev_at
+	chk_refused "$4" "$5" "$6"
+	chk_injected 1
+	chk_done "cgi: FAULT=$2: alphatrust event: 503 Retry-After 300 '$4', nothing in new/ tmp/, log level=error op=$5"
+	if [ "$2" = creat:EACCES ]; then
+		chk_reset
+		snap
+		health
+		chk_refused "$4" "create probe file" "$6"
+		chk_injected 1
+		chk_done "cgi: FAULT=$2: health: 503"
+	fi
+
+	use_config "cgi_$1_off" "ESIGNHOOK_SPOOL=$fc_s"
+	chk_reset
+	snap
+	EV_KIND=onespan EV_FILE=$os_file
+	ev_again
+	chk_stored
+	chk_injected 0
+	chk_done "cgi: FAULT=$2 lifted: the onespan event refused before: 200, its whole record in new/ (no seen/ marker was left)"
+	chk_reset
+	snap
+	ev_at
+	chk_stored
+	chk_done "cgi: FAULT=$2 lifted: a new alphatrust event: 200, stored"
+	SHIM_CASES=$((SHIM_CASES + 1))
+}
+
+# fault_fcgi NAME SPEC MATCH REASON OP ERRNO: as FastCGI.
+fault_fcgi() {
+	ff_s=$T/spool-fcgi-$1
+	to_fcgi
+	IFS=$NL
+	# shellcheck disable=SC2046
+	use_config "fcgi_$1_on" "ESIGNHOOK_SPOOL=$ff_s" $(shim_vars "$ff_s" "$2" "$3")
+	IFS=' 	
+'
+	chk_reset
+	[ -S "$FCGI_SOCK" ] || chk_fail "server with the shim did not start: $(cat "$LOG")"
+	snap
+	ev_os
+	chk_refused "$4" "$5" "$6"
+	chk_injected 1
+	chk_done "fcgi: FAULT=$2: onespan event: 503 Retry-After 300 '$4', nothing in new/ tmp/ seen/, log level=error op=$5"
+	os_file=$EV_FILE
+	for ff_i in 1 2; do
+		chk_reset
+		snap
+		ev_at
+		chk_refused "$4" "$5" "$6"
+		chk_injected 1
+		chk_done "fcgi: FAULT=$2: alphatrust event $ff_i: 503 Retry-After 300 '$4', nothing in new/ tmp/, log level=error op=$5"
+	done
+	if [ "$2" = creat:EACCES ]; then
+		chk_reset
+		snap
+		health
+		chk_refused "$4" "create probe file" "$6"
+		chk_injected 1
+		chk_done "fcgi: FAULT=$2: health: 503"
+	fi
+	stop_server "fcgi_$1_on"
+
+	# The fault happens once: the same running worker recovers.
+	IFS=$NL
+	# shellcheck disable=SC2046
+	use_config "fcgi_$1_once" "ESIGNHOOK_SPOOL=$ff_s" \
+	    $(shim_vars "$ff_s" "$2" "$3" FAULT_COUNT=1)
+	IFS=' 	
+'
+	ff_pid=$FCGI_PID
+	chk_reset
+	snap
+	ev_at
+	chk_refused "$4" "$5" "$6"
+	chk_injected 1
+	snap
+	ev_at
+	chk_stored
+	chk_injected 0
+	chk_same_worker "fcgi_$1_once" "$ff_pid"
+	chk_done "fcgi: FAULT=$2 once: 503, then the same running worker stores the next event (200, whole record)"
+	stop_server "fcgi_$1_once"
+
+	# A worker without the shim, same spool.
+	use_config "fcgi_$1_off" "ESIGNHOOK_SPOOL=$ff_s"
+	chk_reset
+	snap
+	EV_KIND=onespan EV_FILE=$os_file
+	ev_again
+	chk_stored
+	chk_injected 0
+	chk_done "fcgi: FAULT=$2 lifted (new worker, no shim): the onespan event refused before: 200, its whole record in new/"
+	chk_reset
+	health
+	chk_eq "health" 200 "$STATUS"
+	chk_done "fcgi: FAULT=$2 lifted: health 200"
+	stop_server "fcgi_$1_off"
+	SHIM_CASES=$((SHIM_CASES + 1))
+}
+
+ENOSPC_T="No space left on device"
+EIO_T="Input/output error"
+while read -r name spec match reason op err <&3; do
+	[ "$match" = - ] && match=
+	reason=$(echo "$reason" | tr _ ' ')
+	op=$(echo "$op" | tr _ ' ')
+	case $err in
+	ENOSPC) err=$ENOSPC_T ;;
+	EIO) err=$EIO_T ;;
+	EACCES) err="Permission denied" ;;
+	esac
+	fault_cgi "$name" "$spec" "$match" "$reason" "$op" "$err"
+	fault_fcgi "$name" "$spec" "$match" "$reason" "$op" "$err"
+done 3<<EOF
+write_enospc write:ENOSPC - spool_disk_full write ENOSPC
+write_eio write:EIO - spool_unavailable write EIO
+fsync_eio fsync:EIO - spool_unavailable fsync EIO
+rename_eio renameat:EIO - spool_unavailable rename EIO
+dirfsync_eio dirfsync:EIO /new spool_unavailable fsync_new/ EIO
+close_eio close:EIO - spool_unavailable close EIO
+creat_eacces creat:EACCES /tmp/ spool_unavailable create_tmp_file EACCES
+EOF
+
+# FAULT_AFTER: the 4th write fails in the middle of a run.
+to_fcgi
+IFS=$NL
+# shellcheck disable=SC2046
+use_config midrun "ESIGNHOOK_SPOOL=$T/spool-midrun" \
+    $(shim_vars "$T/spool-midrun" write:EIO "" FAULT_AFTER=3 FAULT_COUNT=1)
+IFS=' 	
+'
+chk_reset
+got=
+for i in 1 2 3 4 5 6; do
+	snap
+	ev_at
+	got="$got $STATUS"
+	if [ "$i" -eq 4 ]; then
+		chk_refused "spool unavailable" write "$EIO_T"
+		chk_injected 1
+	else
+		chk_stored
+	fi
+done
+chk_eq "statuses" " 200 200 200 503 200 200" "$got"
+chk_eq "files in new/" 5 "$(count_new "$SPOOL")"
+chk_done "fcgi: FAULT=write:EIO after 3 writes, once: 200 200 200 503 200 200, 5 whole records"
+stop_server midrun
+SHIM_CASES=$((SHIM_CASES + 1))
+
+# ---- real faults on a small tmpfs ----
+
+TMPFS_TESTS="full-disk cgi-full-disk health-full freed min-free min-free-param min-free-restart read-only read-only-health remount-rw"
+chk_reset
+mkdir "$MNT"
+if mount -t tmpfs -o size=256k,mode=0700 tmpfs "$MNT" 2>"$T/mount.err"; then
+	MOUNTED=$MNT
+	[ "$(stat -f -c %T "$MNT")" = tmpfs ] || chk_fail "$MNT is not a tmpfs"
+else
+	chk_fail "mount -t tmpfs failed: $(cat "$T/mount.err")"
+fi
+chk_done "faults: a 256 KiB tmpfs mounted on $MNT"
+
+if [ -n "$MOUNTED" ] && [ "$(stat -f -c %T "$MNT")" = tmpfs ]; then
+	S=$MNT/spool
+	to_fcgi
+	use_full() {
+		use_config full "ESIGNHOOK_SPOOL=$S" ESIGNHOOK_SPOOL_MIN_FREE=0 \
+		    ESIGNHOOK_THREADS=2
+	}
+	use_full
+	FULL_PID=$FCGI_PID_full
+
+	# Full disk: fill it but 3 blocks, then events until one is refused.
+	chk_reset
+	health
+	chk_eq "health before filling" 200 "$STATUS"
+	avail=$(stat -f -c %a "$MNT")
+	bs=$(stat -f -c %S "$MNT")
+	dd if=/dev/zero of="$MNT/filler" bs="$bs" count=$((avail - 3)) \
+	    2>/dev/null
+	REAL=$((REAL + 1))
+	n200=0
+	refused=
+	i=0
+	while [ "$i" -lt 40 ]; do
+		i=$((i + 1))
+		snap
+		if [ $((i % 2)) -eq 1 ]; then ev_os; else ev_at; fi
+		case $STATUS in
+		200)
+			n200=$((n200 + 1))
+			chk_stored
+			;;
+		503)
+			refused=1
+			chk_refused "spool disk full" write "$ENOSPC_T"
+			break
+			;;
+		*)
+			chk_fail "event $i: status $STATUS"
+			break
+			;;
+		esac
+	done
+	[ -n "$refused" ] || chk_fail "no 503 after $i events on a full disk"
+	snap
+	ev_at
+	chk_refused "spool disk full" write "$ENOSPC_T"
+	chk_done "fcgi: disk full (tmpfs, ESIGNHOOK_SPOOL_MIN_FREE=0): $n200 events 200 each with its whole record, then 503 Retry-After 300, level=error op=write errno=ENOSPC, nothing partial"
+
+	chk_reset
+	to_cgi
+	use_config cgi_full "ESIGNHOOK_SPOOL=$S" ESIGNHOOK_SPOOL_MIN_FREE=0
+	snap
+	ev_os
+	chk_refused "spool disk full" write "$ENOSPC_T"
+	chk_done "cgi: disk full: onespan event 503 Retry-After 300, nothing spooled"
+	to_fcgi
+	use_full
+
+	chk_reset
+	snap
+	health
+	chk_eq "health status on a full disk" 503 "$STATUS"
+	chk_eq "retry-after" 300 "$(header Retry-After)"
+	chk_nothing_spooled
+	chk_done "fcgi: disk full: health (GET, empty query) answers 503"
+
+	chk_reset
+	rm -f "$MNT/filler"
+	snap
+	ev_os
+	chk_stored
+	snap
+	ev_at
+	chk_stored
+	health
+	chk_eq "health after freeing" 200 "$STATUS"
+	chk_same_worker full "$FULL_PID"
+	chk_done "fcgi: space freed: the same running worker stores again (200, whole records), health 200"
+
+	# ESIGNHOOK_SPOOL_MIN_FREE just above the free space.
+	free=$(($(stat -f -c %a "$MNT") * $(stat -f -c %S "$MNT")))
+	use_config minfree "ESIGNHOOK_SPOOL=$S" \
+	    "ESIGNHOOK_SPOOL_MIN_FREE=$((free + 4096))"
+	REAL=$((REAL + 1))
+	chk_reset
+	snap
+	health
+	chk_refused "spool disk full" "free space check" "$ENOSPC_T"
+	snap
+	ev_os
+	chk_refused "spool disk full" "free space check" "$ENOSPC_T"
+	snap
+	ev_at
+	chk_refused "spool disk full" "free space check" "$ENOSPC_T"
+	chk_done "fcgi: ESIGNHOOK_SPOOL_MIN_FREE=$((free + 4096)), $free bytes free: health 503, events 503 Retry-After 300, level=error op=\"free space check\""
+	chk_reset
+	snap
+	ev_again ESIGNHOOK_SPOOL_MIN_FREE=0
+	chk_stored
+	health ESIGNHOOK_SPOOL_MIN_FREE=0
+	chk_eq "health with the param" 200 "$STATUS"
+	chk_done "fcgi: the same worker, param ESIGNHOOK_SPOOL_MIN_FREE=0 on the request: 200 and stored, health 200"
+	stop_server minfree
+	use_config minfree_low "ESIGNHOOK_SPOOL=$S" ESIGNHOOK_SPOOL_MIN_FREE=4096
+	chk_reset
+	health
+	chk_eq "health" 200 "$STATUS"
+	snap
+	ev_os
+	chk_stored
+	chk_done "fcgi: restarted with ESIGNHOOK_SPOOL_MIN_FREE=4096: health 200, event 200 and stored"
+	stop_server minfree_low
+
+	# Read-only remount under the running worker, and back.
+	use_full
+	chk_reset
+	if mount -o remount,ro "$MNT" 2>"$T/mount.err"; then
+		REAL=$((REAL + 1))
+		snap
+		ev_os
+		chk_refused "spool unavailable" "create tmp file" "Read-only file system"
+		snap
+		ev_at
+		chk_refused "spool unavailable" "create tmp file" "Read-only file system"
+	else
+		chk_fail "remount,ro failed: $(cat "$T/mount.err")"
+	fi
+	chk_done "fcgi: spool remounted read-only: events 503 Retry-After 300, level=error op=\"create tmp file\" errno=\"Read-only file system\""
+	chk_reset
+	snap
+	health
+	chk_refused "spool unavailable" "create probe file" "Read-only file system"
+	chk_done "fcgi: spool read-only: health 503"
+	chk_reset
+	mount -o remount,rw "$MNT" 2>"$T/mount.err" ||
+	    chk_fail "remount,rw failed: $(cat "$T/mount.err")"
+	for i in 1 2 3; do
+		snap
+		ev_os
+		chk_stored
+		snap
+		ev_at
+		chk_stored
+	done
+	health
+	chk_eq "health after remount,rw" 200 "$STATUS"
+	chk_same_worker full "$FULL_PID"
+	chk_done "fcgi: remounted read-write: the same running worker (2 threads) stores every event again without a restart, health 200"
+	stop_server full
+else
+	for t in $TMPFS_TESTS; do
+		not_ok "faults: tmpfs $t" "not run: no tmpfs"
+	done
+fi
+
+# ---- the spool deleted under a running worker ----
+
+# del_case NAME THREADS SANDBOX: rm -rf the spool of a running worker
+# with THREADS threads (each holds its own spool handle) and
+# ESIGNHOOK_SANDBOX=SANDBOX, then events.
+del_case() {
+	to_fcgi
+	use_config "$1" "ESIGNHOOK_SPOOL=$T/spool-$1" "ESIGNHOOK_THREADS=$2" \
+	    "ESIGNHOOK_SANDBOX=$3"
+	eval "dc_pid=\$FCGI_PID_$1"
+	chk_reset
+	# Every thread opens its handle (a request each, at least).
+	i=0
+	while [ "$i" -lt $(($2 * 3)) ]; do
+		snap
+		ev_at
+		chk_stored
+		i=$((i + 1))
+	done
+	chk_done "fcgi: $2 thread(s), sandbox $3: events stored before the spool is deleted"
+	rm -rf "$T/spool-$1"
+	REAL=$((REAL + 1))
+	chk_reset
+	n503=0
+	first200=
+	i=0
+	while [ "$i" -lt $(($2 * 2 + 2)) ]; do
+		i=$((i + 1))
+		snap
+		if [ $((i % 2)) -eq 1 ]; then ev_os; else ev_at; fi
+		case $STATUS in
+		200)
+			chk_stored
+			[ -n "$first200" ] || first200=$i
+			;;
+		503)
+			n503=$((n503 + 1))
+			chk_error 503 "spool unavailable"
+			chk_retry_after
+			case $(printf '%s\n' "$REQ_LOG" | grep ' status=' | tail -n 1) in
+			*"level=error "*" op="*" errno="*) ;;
+			*) chk_fail "503 not logged level=error with op= and errno=: $REQ_LOG" ;;
+			esac
+			;;
+		*) chk_fail "event $i after the deletion: status $STATUS" ;;
+		esac
+	done
+	[ -n "$first200" ] || chk_fail "no event accepted after the deletion"
+	# One thread: the request that meets the deleted spool may fail, the
+	# next must be accepted.  N threads: each handle fails at most once.
+	[ "$n503" -le "$2" ] || chk_fail "$n503 refusals, more than one per thread"
+	[ "${first200:-99}" -le $(($2 + 1)) ] ||
+	    chk_fail "first 200 only at request $first200"
+	health
+	chk_eq "health" 200 "$STATUS"
+	[ -d "$T/spool-$1/new" ] || chk_fail "spool not recreated"
+	chk_same_worker "$1" "$dc_pid"
+	chk_done "fcgi: spool deleted under a running worker with $2 thread(s), sandbox $3: $n503 x 503 (at most one per thread), accepted from request ${first200:-?} on, every 200 has its record, no restart"
+	stop_server "$1"
+}
+del_case del1 1 on
+del_case del4 4 on
+del_case del1_nosandbox 1 off
+del_case del4_nosandbox 4 off
+
+to_cgi
+use_config cgi_del "ESIGNHOOK_SPOOL=$T/spool-cgi-del"
+chk_reset
+snap
+ev_at
+chk_stored
+rm -rf "$T/spool-cgi-del"
+REAL=$((REAL + 1))
+snap
+ev_os
+chk_stored
+chk_done "cgi: spool deleted between requests: the next request recreates it and stores (200)"
+
+# ---- the end ----
+
+chk_reset
+e2e_stop_all
+for m in $MOUNTED; do
+	umount "$m" 2>"$T/umount.err" || chk_fail "umount $m: $(cat "$T/umount.err")"
+done
+MOUNTED=
+mount | grep -F " $MNT " >/dev/null && chk_fail "$MNT still mounted"
+chk_done "faults: every server stopped, tmpfs unmounted"
+
+INJECTED=$(wc -l <"$FLOG" | tr -d ' ')
+echo "faults injected: $((INJECTED + REAL)) (LD_PRELOAD shim: $INJECTED failed system calls over $SHIM_CASES cases x CGI and FastCGI; real file-system faults: $REAL: full tmpfs, min-free threshold, read-only remount, spool deleted)"
+e2e_done
