@@ -340,27 +340,27 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
  * and the body are this function's; the decision is freed here.
  */
 static void
-serve_one(struct eh_request *req, const struct eh_config *cfg,
-    struct eh_spool *sp, const struct logger *lg, eh_read_fn rd, void *rctx,
+serve_one(struct eh_outcome *out, struct eh_request *req,
+    const struct eh_config *cfg, struct eh_spool *sp,
+    const struct logger *lg, eh_read_fn rd, void *rctx,
     int (*reply)(void *, const char *, size_t), void *wctx,
     const struct timespec *t0)
 {
 	struct eh_decision d;
-	struct eh_outcome out;
 	char *body = NULL, wire[1024];
 	size_t n;
 
 	if (req->method != NULL && strcmp(req->method, "POST") == 0 &&
 	    eh_read_body(req, &body, cfg->max_body, rd, rctx) != EH_OK)
 		req->body_state = EH_BODY_IOERR;
-	eh_serve(&d, &out, req, cfg, sp);
+	eh_serve(&d, out, req, cfg, sp);
 	n = format_reply(wire, sizeof(wire), &d.resp);
 	if (n == 0 || reply(wctx, wire, n) != 0) {
 		/* Stored or not, the sender did not hear it: say so. */
-		if (out.sys_op == NULL)
-			out.sys_op = "write reply";
+		if (out->sys_op == NULL)
+			out->sys_op = "write reply";
 	}
-	log_request(lg, req, &d, &out, t0);
+	log_request(lg, req, &d, out, t0);
 	eh_decision_free(&d);
 	free(body);
 }
@@ -376,6 +376,7 @@ static int
 run_cgi(const struct eh_config *cfg, const struct logger *lg)
 {
 	struct eh_request req;
+	struct eh_outcome out;
 	struct eh_spool sp;
 	struct timespec t0;
 	char note[256];
@@ -400,7 +401,8 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 		}
 	}
 	request_from(&req, env_lookup, NULL);
-	serve_one(&req, cfg, &sp, lg, fd_read, &in, stdout_reply, NULL, &t0);
+	serve_one(&out, &req, cfg, &sp, lg, fd_read, &in, stdout_reply, NULL,
+	    &t0);
 	eh_spool_close(&sp);
 	return 0;
 }
@@ -412,7 +414,30 @@ struct server {
 	struct logger lg;
 	pthread_mutex_t accept_lock;
 	volatile sig_atomic_t stopping;
+	int sandboxed_spool;            /* Landlock names the spool's inode */
+	volatile sig_atomic_t restart;  /* exit EX_TEMPFAIL for a restart */
 };
+
+#define EXIT_RESTART 75 /* EX_TEMPFAIL: supervisors restart on it */
+
+/*
+ * A sandboxed worker cannot reach a spool recreated after removal (a
+ * new inode, outside its Landlock rule): finish what is in flight and
+ * exit, so the supervisor (systemd, mod_fcgid) starts a fresh one.
+ */
+static void
+want_restart(struct server *srv, const struct eh_outcome *out)
+{
+	if (!srv->sandboxed_spool || srv->restart ||
+	    out->err != EH_ERR_SPOOL_IO || out->sys_op == NULL ||
+	    strcmp(out->sys_op, "open spool") != 0)
+		return;
+	srv->restart = 1;
+	log_start(&srv->lg, LOG_ERR, "spool %s was removed: the sandbox "
+	    "cannot follow a new one; exiting for a restart",
+	    srv->cfg->spool);
+	kill(getpid(), SIGTERM);
+}
 
 struct worker {
 	struct server *srv;
@@ -478,6 +503,7 @@ static void
 fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 {
 	struct eh_request req;
+	struct eh_outcome out;
 	struct eh_config local;
 	const char *badkey = NULL;
 	struct timespec t0;
@@ -486,8 +512,9 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 	/* nginx fastcgi_param / Apache SetEnv may override per request. */
 	if (!eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
-		serve_one(&req, srv->cfg, sp, &srv->lg, fcgi_read, r,
+		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r,
 		    fcgi_reply, r, &t0);
+		want_restart(srv, &out);
 		return;
 	}
 	if (eh_config_copy(&local, srv->cfg) != EH_OK ||
@@ -497,8 +524,12 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 		return;
 	}
 	request_from(&req, fcgi_lookup, r);
-	serve_one(&req, &local, sp, &srv->lg, fcgi_read, r, fcgi_reply, r,
-	    &t0);
+	serve_one(&out, &req, &local, sp, &srv->lg, fcgi_read, r, fcgi_reply,
+	    r, &t0);
+	/* Only the process's own spool is the sandbox's; not an override. */
+	if (local.spool != NULL && srv->cfg->spool != NULL &&
+	    strcmp(local.spool, srv->cfg->spool) == 0)
+		want_restart(srv, &out);
 	eh_config_free(&local);
 }
 
@@ -578,6 +609,7 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 		log_start(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
 		if (rc < 0)
 			return 1;
+		srv.sandboxed_spool = spool_ok && rc == 0;
 	} else
 		log_start(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
 	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
@@ -620,6 +652,11 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(w[i].tid, NULL);
 	free(w);
+	if (srv.restart) {
+		log_start(lg, LOG_INFO, "stopped for a restart (exit %d)",
+		    EXIT_RESTART);
+		return EXIT_RESTART;
+	}
 	log_start(lg, LOG_INFO, "stopped on signal %d", sig);
 	return 0;
 }

@@ -261,6 +261,8 @@ struct eh_spool {
  */
 enum eh_err eh_spool_open(struct eh_spool *sp, const char *path);
 void eh_spool_close(struct eh_spool *sp);
+/* Whether sp is open and none of its directories has been removed. */
+int eh_spool_alive(const struct eh_spool *sp);
 
 /*
  * Check that sp can take one more event under cfg's limits: room on
@@ -283,7 +285,7 @@ enum eh_err eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
  */
 unsigned long eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age);
 
-/* Whether a file can be created in tmp/ right now (health check). */
+/* Whether a record-sized file can be written in tmp/ now (health). */
 enum eh_err eh_spool_probe(struct eh_spool *sp);
 
 /* Count the events waiting in new/ (dot-files skipped). */

@@ -15,8 +15,10 @@ spool_ready(struct eh_spool *sp, const struct eh_config *cfg)
 {
 	if (cfg->spool == NULL)
 		return EH_ERR_SPOOL_CONFIG;
+	/* Reopen when the spool was removed under us (every thread keeps
+	 * its own handle: each would otherwise fail once). */
 	if (sp->path != NULL && strcmp(sp->path, cfg->spool) == 0 &&
-	    sp->newfd >= 0)
+	    eh_spool_alive(sp))
 		return EH_OK;
 	eh_spool_close(sp);
 	return eh_spool_open(sp, cfg->spool);

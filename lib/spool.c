@@ -22,6 +22,9 @@
 #include "esignhook.h"
 #include "extern.h"
 
+/* What the health probe writes: about one record. */
+#define PROBE_BYTES 4096
+
 /* How stale the cached count of new/ may be before it is read again. */
 #define COUNT_MAX_AGE_NS 1000000000L
 
@@ -82,6 +85,18 @@ bad:
 		sp->sys_op = "open spool";
 		return err;
 	}
+}
+
+int
+eh_spool_alive(const struct eh_spool *sp)
+{
+	struct stat st;
+
+	/* A removed directory stays open but has no links. */
+	return sp->dirfd >= 0 &&
+	    fstat(sp->dirfd, &st) == 0 && st.st_nlink > 0 &&
+	    fstat(sp->tmpfd, &st) == 0 && st.st_nlink > 0 &&
+	    fstat(sp->newfd, &st) == 0 && st.st_nlink > 0;
 }
 
 void
@@ -376,17 +391,22 @@ out:
 enum eh_err
 eh_spool_probe(struct eh_spool *sp)
 {
-	char name[sizeof(".probe-") + 20];
+	char name[sizeof(".probe-") + 20], block[PROBE_BYTES];
+	enum eh_err err = EH_OK;
 	int fd;
 
-	/* A real create tells the truth about read-only mounts, deleted
-	 * directories and permissions, where access(2) may not (root). */
+	/* A real create and write tell the truth about read-only mounts,
+	 * deleted directories, permissions (access(2) does not, for root)
+	 * and a full disk (an empty file needs no block; a record does). */
 	snprintf(name, sizeof(name), ".probe-%ld", (long)getpid());
 	fd = openat(sp->tmpfd, name,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return fail(sp, "create probe file");
+	memset(block, '\n', sizeof(block));
+	if (write_all(fd, block, sizeof(block)) != 0)
+		err = fail(sp, "write probe file");
 	close(fd);
 	(void)unlinkat(sp->tmpfd, name, 0);
-	return EH_OK;
+	return err;
 }
