@@ -205,7 +205,7 @@ log_request(const struct logger *lg, const struct eh_request *req,
     const struct eh_decision *d, const struct eh_outcome *out,
     const struct timespec *t0)
 {
-	char line[LOG_LINE_MAX], num[32], ts[32];
+	char line[LOG_LINE_MAX], num[32], ts[32], rid[65];
 	struct timespec now;
 	struct tm tm;
 	size_t len = 0;
@@ -235,6 +235,11 @@ log_request(const struct logger *lg, const struct eh_request *req,
 	snprintf(num, sizeof(num), "%ld", elapsed_us(t0));
 	eh_logfmt(line, sizeof(line), &len, "us", num);
 	eh_logfmt(line, sizeof(line), &len, "remote", req->remote_addr);
+	if (req->request_id != NULL) {
+		/* Matches nginx's access log line; bounded, it is input. */
+		snprintf(rid, sizeof(rid), "%s", req->request_id);
+		eh_logfmt(line, sizeof(line), &len, "rid", rid);
+	}
 	if (out->err != EH_OK)
 		eh_logfmt(line, sizeof(line), &len, "reason",
 		    eh_strerror(out->err));
@@ -332,6 +337,7 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 	req->content_length = lookup(ctx, "CONTENT_LENGTH");
 	req->authorization = lookup(ctx, "HTTP_AUTHORIZATION");
 	req->remote_addr = lookup(ctx, "REMOTE_ADDR");
+	req->request_id = lookup(ctx, "REQUEST_ID");
 	req->body_state = EH_BODY_OK;
 }
 

@@ -311,6 +311,7 @@ struct eh_request {
 	const char *content_length; /* CONTENT_LENGTH */
 	const char *authorization;  /* HTTP_AUTHORIZATION */
 	const char *remote_addr;    /* REMOTE_ADDR */
+	const char *request_id;     /* REQUEST_ID (nginx $request_id), logged */
 	const char *body;
 	size_t body_len;
 	enum eh_body_state body_state;
