@@ -39,7 +39,7 @@ TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
 	tests/test-hostile.c
-HEADERS = lib/esignhook.h lib/extern.h tests/t.h cgi/sandbox.h
+HEADERS = lib/esignhook.h lib/extern.h
 
 # Objects live under build/<tree>/; the default tree's binaries are
 # cgi/esignhook and tests/unit, the sanitizer tree's build/san/*.
@@ -64,6 +64,10 @@ $(OBJ)/%.o: %.c $(HEADERS)
 $(SAN_OBJ)/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(call objs,$(OBJ),$(TEST_SRCS)) $(call objs,$(SAN_OBJ),$(TEST_SRCS)): tests/t.h
+$(OBJ)/cgi/esignhook.o $(OBJ)/cgi/sandbox.o $(SAN_OBJ)/cgi/esignhook.o \
+	$(SAN_OBJ)/cgi/sandbox.o: cgi/sandbox.h
 
 $(OBJ)/libesignhook.a: $(call objs,$(OBJ),$(LIB_SRCS))
 	$(AR) rcs $@ $^
