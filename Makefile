@@ -53,7 +53,7 @@ REPLAYS = $(patsubst %,$(OBJ)/replay-%,$(FUZZ_TARGETS))
 SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
 
 .PHONY: all check check-san check-valgrind unit install uninstall clean \
-	bench lint deps run fuzz
+	bench bench-deps lint deps run fuzz
 
 all: cgi/esignhook
 
@@ -148,12 +148,14 @@ uninstall:
 clean:
 	rm -rf build cgi/esignhook tests/unit
 
-# Debian packages for the build and the tests; nothing to do when present.
+# Debian packages for the build and the tests (and, for make bench,
+# the load generator and the Flask baseline); nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
-	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 libapache2-mod-fcgid \
-	curl clang valgrind python3
-deps:
-	@missing=; for p in $(DEPS); do \
+	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 \
+	libapache2-mod-fcgid curl clang valgrind python3
+BENCH_DEPS = wrk python3-flask gunicorn
+define install_missing
+	@missing=; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -163,6 +165,16 @@ deps:
 		$$sudo apt-get install -y -qq --no-install-recommends \
 		$$missing >/dev/null; \
 	fi
+endef
+deps:
+	$(call install_missing,$(DEPS))
+bench-deps: deps
+	$(call install_missing,$(BENCH_DEPS))
+
+# Throughput and latency through real nginx against baselines measured
+# in the same run (bench/run.sh); writes bench/out/latest.md.
+bench: bench-deps all
+	@sh bench/run.sh
 
 # Banned: unbounded or ambiguous string functions (curl's checksrc idea).
 lint:
