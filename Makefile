@@ -52,6 +52,8 @@ FUZZ_SECONDS ?= 60
 REPLAYS = $(patsubst %,$(OBJ)/replay-%,$(FUZZ_TARGETS))
 SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
 
+.SECONDARY:
+
 .PHONY: all check check-san check-valgrind unit install uninstall clean \
 	bench bench-deps lint deps run fuzz
 
@@ -128,7 +130,8 @@ check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit $(SAN_REPLAYS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
-	REPLAY_DIR=$(SAN_OBJ) SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi" \
+	REPLAY_DIR=$(SAN_OBJ) \
+	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-concurrency" \
 	sh tests/run.sh
 
 check-valgrind: deps tests/unit
@@ -152,7 +155,7 @@ clean:
 # the load generator and the Flask baseline); nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
 	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 \
-	libapache2-mod-fcgid curl clang valgrind python3
+	libapache2-mod-fcgid curl clang valgrind python3 procps openssl
 BENCH_DEPS = wrk python3-flask gunicorn
 define install_missing
 	@missing=; for p in $(1); do \
@@ -170,6 +173,11 @@ deps:
 	$(call install_missing,$(DEPS))
 bench-deps: deps
 	$(call install_missing,$(BENCH_DEPS))
+
+# Serve on http://127.0.0.1:$(PORT) (default 8080) behind a local nginx,
+# with a generated configuration under ./run/; Ctrl-C stops it.
+run: deps all
+	@sh scripts/run.sh
 
 # Throughput and latency through real nginx against baselines measured
 # in the same run (bench/run.sh); writes bench/out/latest.md.

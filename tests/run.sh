@@ -8,7 +8,7 @@ pass=0 fail=0 broken=
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT INT TERM
 
-suites=${SUITES:-"unit $(cd tests && ls fuzz-*.sh e2e-*.sh it-*.sh 2>/dev/null | sed 's/\.sh$//')"}
+suites=${SUITES:-"unit $(cd tests && ls fuzz-*.sh e2e-*.sh it-*.sh 2>/dev/null | grep -v -- "-lib\.sh$" | sed 's/\.sh$//')"}
 for s in $suites; do
 	echo "== $s"
 	case $s in
