@@ -130,7 +130,7 @@ check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit $(SAN_REPLAYS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
-	REPLAY_DIR=$(SAN_OBJ) \
+	REPLAY_DIR=$(SAN_OBJ) E2E_SANITIZED=1 \
 	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-concurrency" \
 	sh tests/run.sh
 
