@@ -29,6 +29,7 @@
 #include "sandbox.h"
 
 #define PROG "esignhook"
+#define EXIT_NOPERM 77  /* EX_NOPERM: root without ESIGNHOOK_ALLOW_ROOT */
 #define CONFIG_FILE_MAX (64 * 1024)
 #define LOG_LINE_MAX 1024
 
@@ -60,6 +61,7 @@ static const char usage_text[] =
 "  ESIGNHOOK_LOG                stderr (default) or syslog\n"
 "  ESIGNHOOK_THREADS            FastCGI threads per process (default 8)\n"
 "  ESIGNHOOK_SANDBOX            on (default): Landlock + seccomp after start-up\n"
+"  ESIGNHOOK_ALLOW_ROOT         1 to serve as root (refused otherwise)\n"
 "\n"
 "See the README (or man 8 esignhook) for the spool format and deployment.\n";
 
@@ -686,6 +688,10 @@ check_config(const struct eh_config *cfg)
 	    cfg->alphatrust.n ? "" :
 	    " - AlphaTrust callbacks will be refused (401)");
 	printf("provider: %s\n", eh_provider_name(cfg->provider));
+	if (geteuid() == 0 && !cfg->allow_root)
+		printf("warning: running as root: the receiver refuses to "
+		    "serve as root unless ESIGNHOOK_ALLOW_ROOT=1\n");
+	printf("sandbox: %s\n", cfg->sandbox ? "on" : "off");
 	printf("max body: %zu bytes\n", cfg->max_body);
 	if (cfg->onespan.n == 0 && cfg->alphatrust.n == 0) {
 		printf("error: no secret configured: set "
@@ -791,6 +797,18 @@ main(int argc, char *argv[])
 		    "unset (try --help, or check-config)\n");
 		eh_config_free(&cfg);
 		return 64;
+	}
+	/* A parser bug as root is a root compromise: say no unless told. */
+	if (geteuid() == 0 && !cfg.allow_root) {
+		log_start(&lg, LOG_ERR, "refusing to serve as root: run as a "
+		    "user of its own (systemd User=, spawn-fcgi -u, Apache's "
+		    "User), or set ESIGNHOOK_ALLOW_ROOT=1");
+		if (getenv("GATEWAY_INTERFACE") != NULL)
+			printf("Status: 500 Internal Server Error\r\n"
+			    "Content-Type: text/plain\r\n\r\n"
+			    "esignhook: refusing to run as root\n");
+		eh_config_free(&cfg);
+		return EXIT_NOPERM;
 	}
 	rc = cgi ? run_cgi(&cfg, &lg) : run_fcgi(&cfg, &lg);
 	eh_config_free(&cfg);

@@ -245,4 +245,26 @@ esac
 chk_done "no web server context (no GATEWAY_INTERFACE, stdin not a socket): exits non-zero with a message"
 
 e2e_secret_checks
+# Root: refused unless ESIGNHOOK_ALLOW_ROOT=1 (a parser bug as root is a
+# root compromise).  Run as another user, the same environment serves.
+chk_reset
+out=$(env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET QUERY_STRING= \
+    "ESIGNHOOK_SPOOL=$T/spool-root" ESIGNHOOK_SPOOL_MIN_FREE=0 "$BIN" \
+    2>"$T/root.err")
+rc=$?
+if [ "$(id -u)" -eq 0 ]; then
+	chk_eq "exit status" 77 "$rc"
+	case $out in
+	"Status: 500 "*"refusing to run as root"*) ;;
+	*) chk_fail "no 500 reply: $out" ;;
+	esac
+	grep -q 'refusing to serve as root' "$T/root.err" ||
+	    chk_fail "stderr lacks the reason: $(cat "$T/root.err")"
+	[ -e "$T/spool-root" ] && chk_fail "the spool was created"
+	chk_done "cgi: as root without ESIGNHOOK_ALLOW_ROOT: 500, exit 77, the reason logged, nothing created"
+else
+	chk_eq "exit status" 0 "$rc"
+	chk_done "cgi: not root: serves without ESIGNHOOK_ALLOW_ROOT"
+fi
+
 e2e_done

@@ -214,6 +214,23 @@ grep -q 'stopped on signal 15' "$T/logs/main.log" ||
 chk_done "fcgi: SIGTERM stops the server: exit 0, logged"
 
 all=$E2E_PIDS
+# Root: a FastCGI worker refuses to start unless ESIGNHOOK_ALLOW_ROOT=1.
+chk_reset
+if [ "$(id -u)" -eq 0 ]; then
+	rm -f "$T/root.sock"
+	env -i PATH=/usr/bin:/bin "ESIGNHOOK_SPOOL=$T/spool-root" \
+	    ESIGNHOOK_SPOOL_MIN_FREE=0 \
+	    "$SPAWN_FCGI" -n -s "$T/root.sock" -- "$BIN" >/dev/null \
+	    2>"$T/root.err"
+	chk_eq "exit status" 77 "$?"
+	grep -q 'refusing to serve as root' "$T/root.err" ||
+	    chk_fail "log lacks the reason: $(cat "$T/root.err")"
+	[ -e "$T/spool-root" ] && chk_fail "the spool was created"
+	chk_done "fcgi: as root without ESIGNHOOK_ALLOW_ROOT: exits 77 before serving, the reason logged"
+else
+	chk_done "fcgi: not root: the suite's workers served without ESIGNHOOK_ALLOW_ROOT"
+fi
+
 e2e_stop_all
 chk_reset
 for p in $all $main_pid; do

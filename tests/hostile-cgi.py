@@ -53,7 +53,8 @@ def main():
             env.update({b"GATEWAY_INTERFACE": b"CGI/1.1", b"ESIGNHOOK_SPOOL": spool.encode(),
                         b"ESIGNHOOK_ONESPAN_KEYS": KEY.encode(),
                         b"ESIGNHOOK_ALPHATRUST_TOKENS": TOK.encode(),
-                        b"ESIGNHOOK_SPOOL_MIN_FREE": b"0"})
+                        b"ESIGNHOOK_SPOOL_MIN_FREE": b"0",
+                        b"ESIGNHOOK_ALLOW_ROOT": b"1"})
             p = subprocess.run([binary], input=body, env=env, capture_output=True, timeout=30)
             why = []
             m = re.match(rb"Status: (\d+) ", p.stdout)
