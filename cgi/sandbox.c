@@ -175,7 +175,9 @@ seccomp(char *note, size_t notesz)
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
-	if (rc == -EINVAL || rc == -EOPNOTSUPP) {
+	/* EPERM: a service manager's own filter (systemd's
+	 * SystemCallFilter=) forbids it; that filter stays in force. */
+	if (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -EPERM) {
 		snprintf(note, notesz, "seccomp not available (%s)",
 		    strerror(-rc));
 		return 1;
@@ -202,9 +204,11 @@ eh_sandbox_enter(const char *spool, int with_seccomp, char *note,
 	/* glibc reads /etc/localtime lazily; Landlock would refuse it. */
 	tzset();
 	/* Both layers need it, and it keeps set-id binaries inert too. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-		snprintf(note, notesz, "no_new_privs: %s", strerror(errno));
-		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 &&
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		snprintf(note, notesz, "sandbox not available: no_new_privs: "
+		    "%s", strerror(errno));
+		return 1;
 	}
 	if ((a = landlock(spool, n1, sizeof(n1))) < 0) {
 		snprintf(note, notesz, "%s", n1);
