@@ -572,10 +572,12 @@ fi
 # del_case NAME THREADS: rm -rf the spool of a running worker with
 # THREADS threads (each holds its own spool handle) and the sandbox off,
 # then events: each handle sees the removal before use (eh_spool_alive).
-del_case() {
+# del_prepare NAME THREADS SANDBOX: a worker whose every thread has
+# stored events, then its spool removed.
+del_prepare() {
 	to_fcgi
 	use_config "$1" "ESIGNHOOK_SPOOL=$T/spool-$1" "ESIGNHOOK_THREADS=$2" \
-	    "ESIGNHOOK_SANDBOX=off"
+	    "ESIGNHOOK_SANDBOX=$3"
 	eval "dc_pid=\$FCGI_PID_$1"
 	chk_reset
 	# Every thread opens its handle (a request each, at least).
@@ -586,9 +588,13 @@ del_case() {
 		chk_stored
 		i=$((i + 1))
 	done
-	chk_done "fcgi: $2 thread(s), sandbox off: events stored before the spool is deleted"
+	chk_done "fcgi: $2 thread(s), sandbox $3: events stored before the spool is deleted"
 	rm -rf "$T/spool-$1"
 	REAL=$((REAL + 1))
+}
+
+del_case() {
+	del_prepare "$1" "$2" off
 	chk_reset
 	i=0
 	while [ "$i" -lt $(($2 * 2 + 2)) ]; do
@@ -613,19 +619,7 @@ del_case() {
 # then it exits 75 for its supervisor; restarted (as systemd's
 # Restart=on-failure or mod_fcgid would), it recreates the spool.
 del_sandboxed() {
-	to_fcgi
-	use_config "$1" "ESIGNHOOK_SPOOL=$T/spool-$1" "ESIGNHOOK_THREADS=$2"
-	chk_reset
-	i=0
-	while [ "$i" -lt $(($2 * 3)) ]; do
-		snap
-		ev_at
-		chk_stored
-		i=$((i + 1))
-	done
-	chk_done "fcgi: $2 thread(s), sandbox on: events stored before the spool is deleted"
-	rm -rf "$T/spool-$1"
-	REAL=$((REAL + 1))
+	del_prepare "$1" "$2" on
 	chk_reset
 	snap
 	ev_os
