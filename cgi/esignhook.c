@@ -7,6 +7,7 @@
  * Every decision is lib/'s; this file does the I/O and the log line.
  * It is the only file that includes fcgiapp.h.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +152,15 @@ load_config(struct eh_config *cfg, char *msg, size_t msgsz)
 
 /* ---- the log line ---- */
 
+/* strerror(3) is not thread-safe; glibc's descriptions are constants. */
+static const char *
+errstr(int e)
+{
+	const char *s = strerrordesc_np(e);
+
+	return s != NULL ? s : "unknown error";
+}
+
 struct logger {
 	enum eh_log_target target;
 };
@@ -218,6 +229,9 @@ log_request(const struct logger *lg, const struct eh_request *req,
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	prio = status >= 500 ? LOG_ERR : status >= 400 ? LOG_WARNING :
 	    LOG_INFO;
+	/* Stored but unanswered: the sender may think it failed. */
+	if (prio == LOG_INFO && out->sys_op != NULL)
+		prio = LOG_WARNING;
 	line[0] = '\0';
 	eh_logfmt(line, sizeof(line), &len, "ts", ts);
 	eh_logfmt(line, sizeof(line), &len, "level", prio == LOG_ERR ?
@@ -249,7 +263,7 @@ log_request(const struct logger *lg, const struct eh_request *req,
 		eh_logfmt(line, sizeof(line), &len, "op", out->sys_op);
 		if (out->sys_errno != 0)
 			eh_logfmt(line, sizeof(line), &len, "errno",
-			    strerror(out->sys_errno));
+			    errstr(out->sys_errno));
 	}
 	log_emit(lg, prio, line);
 }
@@ -285,10 +299,14 @@ format_reply(char *buf, size_t cap, const struct eh_response *r)
 	    "Cache-Control: no-store\r\n"
 	    "%s%s%s"
 	    "%s%s%s"
+	    "%s%s%s"
 	    "\r\n",
 	    r->status, status_text(r->status), r->content_type, r->body_len,
 	    r->allow != NULL ? "Allow: " : "",
 	    r->allow != NULL ? r->allow : "", r->allow != NULL ? "\r\n" : "",
+	    r->www_authenticate != NULL ? "WWW-Authenticate: " : "",
+	    r->www_authenticate != NULL ? r->www_authenticate : "",
+	    r->www_authenticate != NULL ? "\r\n" : "",
 	    r->retry_after != NULL ? "Retry-After: " : "",
 	    r->retry_after != NULL ? r->retry_after : "",
 	    r->retry_after != NULL ? "\r\n" : "");
@@ -340,6 +358,7 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 	req->authorization = lookup(ctx, "HTTP_AUTHORIZATION");
 	req->remote_addr = lookup(ctx, "REMOTE_ADDR");
 	req->request_id = lookup(ctx, "REQUEST_ID");
+	req->path_info = lookup(ctx, "PATH_INFO");
 	req->body_state = EH_BODY_OK;
 }
 
@@ -388,7 +407,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 	struct eh_spool sp;
 	struct timespec t0;
 	char note[256];
-	int in = STDIN_FILENO;
+	int in = STDIN_FILENO, landlocked;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&sp, 0, sizeof(sp));
@@ -399,7 +418,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 		if (cfg->spool != NULL)
 			(void)eh_spool_open(&sp, cfg->spool);
 		if (eh_sandbox_enter(sp.newfd >= 0 ? cfg->spool : NULL, 0,
-		    note, sizeof(note)) < 0) {
+		    &landlocked, note, sizeof(note)) < 0) {
 			log_start(lg, LOG_ERR, "%s", note);
 			printf("Status: 500 Internal Server Error\r\n"
 			    "Content-Type: text/plain\r\n\r\n"
@@ -421,9 +440,9 @@ struct server {
 	const struct eh_config *cfg;
 	struct logger lg;
 	pthread_mutex_t accept_lock;
-	volatile sig_atomic_t stopping;
+	atomic_int stopping;
 	int sandboxed_spool;            /* Landlock names the spool's inode */
-	volatile sig_atomic_t restart;  /* exit EX_TEMPFAIL for a restart */
+	atomic_int restart;             /* exit EX_TEMPFAIL for a restart */
 };
 
 #define EXIT_RESTART 75 /* EX_TEMPFAIL: supervisors restart on it */
@@ -436,11 +455,10 @@ struct server {
 static void
 want_restart(struct server *srv, const struct eh_outcome *out)
 {
-	if (!srv->sandboxed_spool || srv->restart ||
-	    out->err != EH_ERR_SPOOL_IO || out->sys_op == NULL ||
-	    strcmp(out->sys_op, "open spool") != 0)
+	if (!srv->sandboxed_spool || out->err != EH_ERR_SPOOL_IO ||
+	    out->sys_op == NULL || strcmp(out->sys_op, "open spool") != 0 ||
+	    atomic_exchange(&srv->restart, 1) != 0)
 		return;
-	srv->restart = 1;
 	log_start(&srv->lg, LOG_ERR, "spool %s was removed: the sandbox "
 	    "cannot follow a new one; exiting for a restart",
 	    srv->cfg->spool);
@@ -450,7 +468,7 @@ want_restart(struct server *srv, const struct eh_outcome *out)
 struct worker {
 	struct server *srv;
 	pthread_t tid;
-	volatile sig_atomic_t done;
+	atomic_int done;
 };
 
 static const char *
@@ -548,26 +566,72 @@ worker_main(void *arg)
 	struct server *srv = w->srv;
 	struct eh_spool sp;
 	FCGX_Request r;
+	sigset_t usr1;
 	int rc;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
 	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		goto out;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
 	for (;;) {
 		pthread_mutex_lock(&srv->accept_lock);
-		rc = srv->stopping ? -1 : FCGX_Accept_r(&r);
+		rc = atomic_load(&srv->stopping) ? -1 : FCGX_Accept_r(&r);
 		pthread_mutex_unlock(&srv->accept_lock);
-		if (rc < 0)
+		if (rc < 0 && atomic_load(&srv->stopping))
 			break;
+		if (rc < 0) {
+			/* EMFILE, ENOBUFS...: a thread that quietly ended here
+			 * would leave a process that accepts nothing. */
+			log_start(&srv->lg, LOG_ERR, "accept failed (%s); "
+			    "retrying in 1 s", errstr(-rc > 0 ? -rc : errno));
+			sleep(1);
+			continue;
+		}
+		/* The stop signal is for threads waiting to accept: one that
+		 * reached a request in progress would cut its read or write
+		 * (libfcgi does not retry EINTR). */
+		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 		fcgi_request(srv, &r, &sp);
 		FCGX_Finish_r(&r);
+		pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	}
 	FCGX_Free(&r, 1);
 out:
 	eh_spool_close(&sp);
-	w->done = 1;
+	atomic_store(&w->done, 1);
 	return NULL;
+}
+
+/*
+ * Each thread holds its spool's four directories, a connection, a tmp
+ * file and a directory scan: raise the soft descriptor limit to the
+ * hard one, and refuse to start short of what the threads need.
+ */
+#define FDS_PER_THREAD 8
+#define FDS_SPARE 32
+
+static int
+fd_budget(unsigned threads, const struct logger *lg)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)threads * FDS_PER_THREAD + FDS_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		log_start(lg, LOG_ERR, "ESIGNHOOK_THREADS=%u needs about %lu "
+		    "file descriptors; the limit is %lu (raise it, e.g. "
+		    "LimitNOFILE=, or use fewer threads)", threads,
+		    (unsigned long)need, (unsigned long)rl.rlim_cur);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -586,12 +650,14 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	sigset_t set, old;
 	unsigned i, alive;
 	char note[256];
-	int sig, rc, spool_ok;
+	int sig, rc, spool_ok, landlocked = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
 	srv.lg = *lg;
 	pthread_mutex_init(&srv.accept_lock, NULL);
+	if (fd_budget(cfg->threads, lg) != 0)
+		return 1;
 	if (FCGX_Init() != 0) {
 		log_start(lg, LOG_ERR, "FCGX_Init failed");
 		return 1;
@@ -612,12 +678,12 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 		    cfg->sandbox ? " until a restart (sandbox)" : "");
 	/* Before the threads: Landlock binds this thread and its children. */
 	if (cfg->sandbox) {
-		rc = eh_sandbox_enter(spool_ok ? cfg->spool : NULL, 1, note,
-		    sizeof(note));
+		rc = eh_sandbox_enter(spool_ok ? cfg->spool : NULL, 1,
+		    &landlocked, note, sizeof(note));
 		log_start(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
 		if (rc < 0)
 			return 1;
-		srv.sandboxed_spool = spool_ok && rc == 0;
+		srv.sandboxed_spool = spool_ok && landlocked;
 	} else
 		log_start(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
 	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
@@ -645,11 +711,11 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;
 	/* Finish requests in progress, accept no more. */
-	srv.stopping = 1;
+	atomic_store(&srv.stopping, 1);
 	FCGX_ShutdownPending();
 	for (;;) {
 		for (i = alive = 0; i < cfg->threads; i++)
-			if (!w[i].done) {
+			if (!atomic_load(&w[i].done)) {
 				alive++;
 				pthread_kill(w[i].tid, SIGUSR1);
 			}
@@ -660,7 +726,7 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(w[i].tid, NULL);
 	free(w);
-	if (srv.restart) {
+	if (atomic_load(&srv.restart)) {
 		log_start(lg, LOG_INFO, "stopped for a restart (exit %d)",
 		    EXIT_RESTART);
 		return EXIT_RESTART;
@@ -746,7 +812,7 @@ main(int argc, char *argv[])
 	struct eh_config cfg;
 	struct logger lg;
 	char msg[512];
-	int rc, cgi;
+	int rc, cgi, fd;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "--help") == 0 ||
@@ -765,6 +831,12 @@ main(int argc, char *argv[])
 			return 64;
 		}
 	}
+	/* A closed 0-2 would be reused by a spool file, and a log line or
+	 * a reply would land in it (slowcgi's start-up rule). */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
+			return 1;
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {

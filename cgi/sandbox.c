@@ -12,6 +12,7 @@
  * uses ptrace at exit.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -121,12 +122,12 @@ static const int allowed[] = {
 	SCMP_SYS(accept4), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(shutdown), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(poll),
-	SCMP_SYS(ppoll), SCMP_SYS(socket), SCMP_SYS(connect),
+	SCMP_SYS(ppoll), SCMP_SYS(connect),
 	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(getpid),
 	SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
-	SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(rt_sigaction),
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(sigaltstack), SCMP_SYS(futex),
 	SCMP_SYS(sched_yield), SCMP_SYS(getrandom), SCMP_SYS(exit),
@@ -162,6 +163,17 @@ seccomp(char *note, size_t notesz)
 	/* Threads, not processes: clone3's flags hide behind a pointer, so
 	 * it says ENOSYS and glibc falls back to clone, allowed only with
 	 * CLONE_THREAD (a fork without it kills the process). */
+	/* Sockets: AF_UNIX only (syslog's /dev/log); signals: only to
+	 * this process (its own threads, its own stop). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
@@ -190,13 +202,14 @@ seccomp(char *note, size_t notesz)
 }
 
 int
-eh_sandbox_enter(const char *spool, int with_seccomp, char *note,
-    size_t notesz)
+eh_sandbox_enter(const char *spool, int with_seccomp, int *landlocked,
+    char *note, size_t notesz)
 {
 	char n1[160] = "", n2[160] = "";
 	int a, b;
 
 	note[0] = '\0';
+	*landlocked = 0;
 	if (EH_SANITIZED) {
 		snprintf(note, notesz, "sandbox off in a sanitizer build");
 		return 1;
@@ -214,6 +227,7 @@ eh_sandbox_enter(const char *spool, int with_seccomp, char *note,
 		snprintf(note, notesz, "%s", n1);
 		return -1;
 	}
+	*landlocked = a == 0;
 	b = 0;
 	if (with_seccomp && (b = seccomp(n2, sizeof(n2))) < 0) {
 		snprintf(note, notesz, "%s", n2);

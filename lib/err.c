@@ -19,7 +19,9 @@ static const struct {
 	[EH_ERR_CLEN] = { 400, "CONTENT_LENGTH is not a plain decimal number" },
 	[EH_ERR_TOO_LARGE] = { 413, "body over ESIGNHOOK_MAX_BODY" },
 	[EH_ERR_SHORT_BODY] = { 400, "body shorter than CONTENT_LENGTH" },
-	[EH_ERR_READ] = { 400, "body could not be read" },
+	/* Not proof of bad input (a dropped connection, a stream cut by
+	 * a signal, no memory): the sender may retry. */
+	[EH_ERR_READ] = { 503, "body could not be read" },
 	[EH_ERR_MEDIA_TYPE] = { 415, "content type must be application/json or application/x-www-form-urlencoded" },
 	[EH_ERR_AUTH_NONE] = { 401, "no secret configured for this provider" },
 	[EH_ERR_AUTH_MISSING] = { 401, "missing credentials" },

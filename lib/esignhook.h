@@ -311,6 +311,7 @@ struct eh_request {
 	const char *content_length; /* CONTENT_LENGTH */
 	const char *authorization;  /* HTTP_AUTHORIZATION */
 	const char *remote_addr;    /* REMOTE_ADDR */
+	const char *path_info;      /* PATH_INFO: token source without REQUEST_URI */
 	const char *request_id;     /* REQUEST_ID (nginx $request_id), logged */
 	const char *body;
 	size_t body_len;
@@ -329,6 +330,7 @@ struct eh_response {
 	int status;
 	const char *content_type;   /* static */
 	const char *allow;          /* Allow header value or NULL (static) */
+	const char *www_authenticate; /* on 401 (static) */
 	const char *retry_after;    /* Retry-After value or NULL (static) */
 	char body[EH_RESPONSE_BODY_MAX];
 	size_t body_len;

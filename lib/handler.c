@@ -37,6 +37,9 @@ eh_decision_fail(struct eh_decision *d, enum eh_err err)
 	r->content_type = "text/plain; charset=utf-8";
 	if (r->status == 405)
 		r->allow = "GET, POST";
+	/* RFC 9110 15.5.2: a 401 names the scheme it wants. */
+	if (r->status == 401)
+		r->www_authenticate = "Basic realm=\"esignhook\"";
 	if (r->status == 503)
 		r->retry_after = "300";
 	set_body(r, eh_strerror(err), "\n");
@@ -148,12 +151,34 @@ path_token(const char *uri, size_t *n)
 }
 
 /*
+ * The raw value of the first "token=" field of a query string, or NULL:
+ * found without decoding, so that nothing parses a query before its
+ * sender is authenticated (URL tokens are unreserved characters only).
+ */
+static const char *
+query_token(const char *qs, size_t *n)
+{
+	const char *p = qs, *amp;
+
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		if (strncmp(p, "token=", 6) == 0) {
+			p += 6;
+			*n = amp != NULL ? (size_t)(amp - p) : strlen(p);
+			return *n > 0 ? p : NULL;
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
  * Authenticate against the provider's secrets: OneSpan by its Basic
  * key, either by our URL token (last path segment or ?token=).
  */
 static enum eh_err
 authenticate(const struct eh_secrets *s, const struct eh_request *req,
-    const char *query_token, int basic)
+    int basic)
 {
 	const char *c;
 	size_t n;
@@ -165,7 +190,11 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 		any = 1;
 		ok |= secret_match(s, c, n);
 	}
-	if ((c = path_token(req->request_uri, &n)) != NULL) {
+	/* RFC 3875 has no REQUEST_URI; every server we ship for sets it,
+	 * and PATH_INFO serves where one does not. */
+	c = path_token(req->request_uri != NULL ? req->request_uri :
+	    req->path_info, &n);
+	if (c != NULL) {
 		m = secret_match(s, c, n);
 		ok |= m;
 		/* Every URL has a last segment: for OneSpan, whose credential
@@ -174,9 +203,9 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 		if (!basic || m)
 			any = 1;
 	}
-	if (query_token != NULL && *query_token != '\0') {
+	if (req->query != NULL && (c = query_token(req->query, &n)) != NULL) {
 		any = 1;
-		ok |= secret_match(s, query_token, strlen(query_token));
+		ok |= secret_match(s, c, n);
 	}
 	if (ok)
 		return EH_OK;
@@ -228,12 +257,11 @@ accept_event(struct eh_decision *d, const struct eh_config *cfg)
 
 static enum eh_err
 handle_onespan(struct eh_decision *d, const struct eh_request *req,
-    const struct eh_config *cfg, const struct eh_form *query)
+    const struct eh_config *cfg)
 {
 	enum eh_err err;
 
-	err = authenticate(&cfg->onespan, req, eh_form_get(query, "token"), 1);
-	if (err != EH_OK)
+	if ((err = authenticate(&cfg->onespan, req, 1)) != EH_OK)
 		return err;
 	if ((err = eh_onespan_parse(&d->event, req->body, req->body_len)) !=
 	    EH_OK)
@@ -243,14 +271,17 @@ handle_onespan(struct eh_decision *d, const struct eh_request *req,
 
 static enum eh_err
 handle_alphatrust(struct eh_decision *d, const struct eh_request *req,
-    const struct eh_config *cfg, const struct eh_form *query, int get)
+    const struct eh_config *cfg, struct eh_form *query, int get)
 {
 	struct eh_form body;
+	const char *qs = req->query != NULL ? req->query : "";
 	enum eh_err err;
 
-	err = authenticate(&cfg->alphatrust, req, eh_form_get(query, "token"),
-	    0);
-	if (err != EH_OK)
+	if ((err = authenticate(&cfg->alphatrust, req, 0)) != EH_OK)
+		return err;
+	/* Authenticated: now the query may be parsed, strictly (a token
+	 * given twice is an error here, not a second chance). */
+	if ((err = eh_form_parse(query, qs, strlen(qs))) != EH_OK)
 		return err;
 	if (get)
 		err = eh_alphatrust_parse(&d->event, query, "token");
@@ -302,10 +333,8 @@ decide(struct eh_decision *d, const struct eh_request *req,
 	if (cfg->provider != EH_PROVIDER_AUTO && cfg->provider != d->provider)
 		return get ? EH_ERR_PROVIDER : EH_ERR_MEDIA_TYPE;
 
-	if ((err = eh_form_parse(query, qs, strlen(qs))) != EH_OK)
-		return err;
 	if (d->provider == EH_PROVIDER_ONESPAN)
-		return handle_onespan(d, req, cfg, query);
+		return handle_onespan(d, req, cfg);
 	return handle_alphatrust(d, req, cfg, query, get);
 }
 

@@ -183,8 +183,24 @@ static const struct row rows[] = {
 	{ "short body", "POST", "/", "", "application/json", "50",
 	  "Basic " KEY, "{}", EH_BODY_SHORT, 400, EH_ACT_REPLY,
 	  EH_ERR_SHORT_BODY },
-	{ "read error", "POST", "/", "", "application/json", NULL,
-	  "Basic " KEY, "", EH_BODY_IOERR, 400, EH_ACT_REPLY, EH_ERR_READ },
+	{ "read error: temporary", "POST", "/", "", "application/json", NULL,
+	  "Basic " KEY, "", EH_BODY_IOERR, 503, EH_ACT_REPLY, EH_ERR_READ },
+	/* Nothing parses a query before its sender is authenticated. */
+	{ "unauthenticated bad query: 401", "GET", "/a/wrong", "a=%zz", NULL,
+	  NULL, NULL, NULL, EH_BODY_OK, 401, EH_ACT_REPLY, EH_ERR_AUTH_WRONG },
+	{ "unauthenticated dup query: 401", "GET", "/a", "a=1&a=2", NULL,
+	  NULL, NULL, NULL, EH_BODY_OK, 401, EH_ACT_REPLY,
+	  EH_ERR_AUTH_WRONG },
+	{ "onespan ignores a bad query once authenticated", "POST", "/h",
+	  "a=%zz", "application/json", NULL, "Basic " KEY, PKG, EH_BODY_OK,
+	  200, EH_ACT_STORE, EH_OK },
+	{ "token twice: authenticated, then refused", "GET", "/a",
+	  FORM "&token=" TOK "&token=" TOK, NULL, NULL, NULL, NULL,
+	  EH_BODY_OK, 400, EH_ACT_REPLY, EH_ERR_FIELD_DUP },
+	{ "?token= not first", "GET", "/a", FORM "&token=" TOK, NULL, NULL,
+	  NULL, NULL, EH_BODY_OK, 200, EH_ACT_STORE, EH_OK },
+	{ "xtoken= is not token=", "GET", "/a", FORM "&xtoken=" TOK, NULL,
+	  NULL, NULL, NULL, EH_BODY_OK, 401, EH_ACT_REPLY, EH_ERR_AUTH_WRONG },
 };
 
 static void
@@ -229,6 +245,11 @@ run_rows(void)
 		T_CHECK(strstr(d.resp.body, TOK) == NULL);
 		if (r->status == 405)
 			T_EQ_STR(d.resp.allow, "GET, POST");
+		if (r->status == 401)
+			T_EQ_STR(d.resp.www_authenticate,
+			    "Basic realm=\"esignhook\"");
+		else
+			T_CHECK(d.resp.www_authenticate == NULL);
 		if (t_failed != bad)
 			fprintf(stderr, "  row: %s\n", r->what);
 		eh_decision_free(&d);
@@ -341,6 +362,31 @@ forced_provider(void)
 }
 
 static void
+path_info_fallback(void)
+{
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+
+	config(&cfg, 1);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path_info = "/alphatrust/" TOK;
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = FORM;
+	req.body_len = strlen(FORM);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 200);
+	eh_decision_free(&d);
+	/* REQUEST_URI, when there, is what counts. */
+	req.request_uri = "/esignhook/alphatrust/wrong";
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 401);
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+static void
 fail_replaces(void)
 {
 	struct eh_decision d;
@@ -359,5 +405,6 @@ const struct t_case t_handler[] = {
 	{ "no secret configured: nothing accepted", fail_closed },
 	{ "ESIGNHOOK_PROVIDER restricts", forced_provider },
 	{ "spool failure replies 503 with Retry-After", fail_replaces },
+	{ "PATH_INFO carries the token without REQUEST_URI", path_info_fallback },
 	{ NULL, NULL }
 };

@@ -1,0 +1,5 @@
+#!/bin/sh
+# A FastCGI worker's start and stop (tests/fcgi_lifecycle.py): SIGTERM
+# with a request in flight, the descriptor budget, closed fds 0-2.
+cd "$(dirname "$0")/.." || exit 2
+exec python3 tests/fcgi_lifecycle.py
