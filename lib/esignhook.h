@@ -72,8 +72,9 @@ enum eh_log_target {
 };
 
 /*
- * A set of secrets, kept only as SHA-256 digests: the plaintext is wiped
- * as soon as it has been hashed, so no secret sits in process memory.
+ * A set of secrets, kept only as SHA-256 digests: the plaintext the
+ * configuration parsed is wiped once hashed.  (Secrets given in the
+ * environment stay in it: prefer the configuration file.)
  */
 struct eh_secrets {
 	size_t n;
@@ -248,6 +249,7 @@ struct eh_spool {
 	unsigned long count;         /* events in new/ at count_at */
 	struct timespec count_at;
 	int counted;
+	char host[33];               /* this host, for tmp/ names */
 	int sys_errno;               /* errno of the last failure, for logs */
 	const char *sys_op;          /* which operation failed (static) */
 };
@@ -281,12 +283,15 @@ enum eh_err eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 
 /*
  * Remove tmp/ files older than max_age seconds, and those whose writer
- * (the pid in "<id>.<pid>") no longer runs; returns how many.
+ * (".<host>.<pid>" at the end of the name) was on this host and no
+ * longer runs; returns how many.
  */
 unsigned long eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age);
 
-/* Whether a record-sized file can be written in tmp/ now (health). */
+/* Whether a record-sized file can be written in tmp/ now. */
 enum eh_err eh_spool_probe(struct eh_spool *sp);
+/* The health check: eh_spool_admit's limits hold and the probe works. */
+enum eh_err eh_spool_health(struct eh_spool *sp, const struct eh_config *cfg);
 
 /* Count the events waiting in new/ (dot-files skipped). */
 enum eh_err eh_spool_count(struct eh_spool *sp, unsigned long *n);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "esignhook.h"
 #include "extern.h"
 
@@ -146,7 +148,9 @@ eh_form_free(struct eh_form *form)
 {
 	size_t i;
 
+	/* A value may be a URL token: wipe before freeing. */
 	for (i = 0; i < form->n; i++) {
+		sodium_memzero(form->value[i], strlen(form->value[i]));
 		free(form->name[i]);
 		free(form->value[i]);
 	}

@@ -17,11 +17,17 @@ spool_ready(struct eh_spool *sp, const struct eh_config *cfg)
 		return EH_ERR_SPOOL_CONFIG;
 	/* Reopen when the spool was removed under us (every thread keeps
 	 * its own handle: each would otherwise fail once). */
+	struct timespec last = sp->last;
+	enum eh_err err;
+
 	if (sp->path != NULL && strcmp(sp->path, cfg->spool) == 0 &&
 	    eh_spool_alive(sp))
 		return EH_OK;
 	eh_spool_close(sp);
-	return eh_spool_open(sp, cfg->spool);
+	err = eh_spool_open(sp, cfg->spool);
+	/* Ids keep increasing across a reopen, whatever the clock did. */
+	sp->last = last;
+	return err;
 }
 
 void
@@ -41,11 +47,10 @@ eh_serve(struct eh_decision *d, struct eh_outcome *out,
 		out->err = d->err;
 		return;
 	}
-	if ((err = spool_ready(sp, cfg)) == EH_OK &&
-	    (err = eh_spool_admit(sp, cfg)) == EH_OK) {
+	if ((err = spool_ready(sp, cfg)) == EH_OK) {
 		if (d->action == EH_ACT_HEALTH)
-			err = eh_spool_probe(sp);
-		else
+			err = eh_spool_health(sp, cfg);
+		else if ((err = eh_spool_admit(sp, cfg)) == EH_OK)
 			err = eh_spool_put(sp, &d->event, req->remote_addr,
 			    out->id, &out->duplicate);
 	}

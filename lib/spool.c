@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,49 @@ subdir(struct eh_spool *sp, const char *name, int *created)
 	return fd;
 }
 
+/* fsync the directory holding path (which has no trailing slash). */
+static int
+sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, rc = -1;
+
+	if (slash == NULL)
+		return -1;
+	if ((dir = eh__strndup(path, slash == path ? 1 : (size_t)(slash -
+	    path))) == NULL)
+		return -1;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * This host's name as it goes into tmp/ names: letters, digits and '-'
+ * only (so it cannot hold the '.' that separates it from the pid).
+ */
+static void
+host_tag(char *out, size_t outsz)
+{
+	char h[256];
+	size_t i, n = 0;
+
+	if (gethostname(h, sizeof(h)) != 0)
+		h[0] = '\0';
+	h[sizeof(h) - 1] = '\0';
+	for (i = 0; h[i] != '\0' && n + 1 < outsz; i++)
+		out[n++] = ((h[i] >= 'a' && h[i] <= 'z') ||
+		    (h[i] >= 'A' && h[i] <= 'Z') ||
+		    (h[i] >= '0' && h[i] <= '9')) ? h[i] : '-';
+	if (n == 0 && outsz > 1)
+		out[n++] = '-';
+	out[n] = '\0';
+}
+
 enum eh_err
 eh_spool_open(struct eh_spool *sp, const char *path)
 {
@@ -63,8 +107,13 @@ eh_spool_open(struct eh_spool *sp, const char *path)
 		return EH_ERR_SPOOL_CONFIG;
 	if ((sp->path = eh__strndup(path, strlen(path))) == NULL)
 		return EH_ERR_NOMEM;
+	host_tag(sp->host, sizeof(sp->host));
 	/* Only the spool itself is created: a missing parent is a typo. */
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0) {
+		/* The new directory's entry must outlive a crash too. */
+		if (sync_parent(path) != 0)
+			goto bad;
+	} else if (errno != EEXIST)
 		goto bad;
 	if ((sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		goto bad;
@@ -158,21 +207,29 @@ eh_spool_count(struct eh_spool *sp, unsigned long *n)
 
 struct clean_ctx {
 	time_t before;
+	const char *host;
 	unsigned long removed;
 };
 
 /*
- * Whether the writer of tmp/<id>.<pid> is gone: no process has that pid
- * (a reused pid only keeps the file until it is stale, the safe side).
+ * Whether the writer of tmp/<name>.<host>.<pid> is gone: it ran on this
+ * host and no process has that pid now.  Another host's (or another pid
+ * namespace's, which has another host name) files only go when stale;
+ * a reused pid keeps a file until it is stale too: the safe side.
  */
 static int
-writer_dead(const char *name)
+writer_dead(const char *name, const char *host)
 {
-	const char *dot = strrchr(name, '.');
+	const char *dot = strrchr(name, '.'), *hdot;
+	size_t hlen = strlen(host);
 	char *end;
 	long pid;
 
-	if (dot == NULL || dot[1] < '1' || dot[1] > '9')
+	if (dot == NULL || dot[1] < '1' || dot[1] > '9' ||
+	    (size_t)(dot - name) < hlen + 1)
+		return 0;
+	hdot = dot - hlen - 1;
+	if (*hdot != '.' || memcmp(hdot + 1, host, hlen) != 0)
 		return 0;
 	pid = strtol(dot + 1, &end, 10);
 	if (*end != '\0' || pid <= 0 || pid > 0x7fffffffL)
@@ -188,7 +245,7 @@ clean_one(void *ctx, int dfd, const char *name)
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
-	if ((st.st_mtime < c->before || writer_dead(name)) &&
+	if ((st.st_mtime < c->before || writer_dead(name, c->host)) &&
 	    unlinkat(dfd, name, 0) == 0)
 		c->removed++;
 }
@@ -199,15 +256,16 @@ eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age)
 	struct clean_ctx c;
 
 	c.before = time(NULL) - max_age;
+	c.host = sp->host;
 	c.removed = 0;
 	(void)each_entry(sp->tmpfd, clean_one, &c);
 	return c.removed;
 }
 
-static long
+static int64_t
 ns_since(const struct timespec *a, const struct timespec *b)
 {
-	return (long)(b->tv_sec - a->tv_sec) * 1000000000L +
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 +
 	    (b->tv_nsec - a->tv_nsec);
 }
 
@@ -313,7 +371,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
     const char *remote_addr, char id[EH_ID_LEN + 1], int *dup)
 {
 	struct timespec now;
-	char name[EH_ID_LEN + sizeof(".json")], tmp[EH_ID_LEN + 24];
+	char name[EH_ID_LEN + sizeof(".json")], tmp[EH_ID_LEN + 64];
 	char *rec = NULL;
 	size_t len;
 	enum eh_err err;
@@ -335,9 +393,9 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 	}
 	memcpy(name, id, EH_ID_LEN);
 	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
-	/* The writer's pid in the tmp/ name lets start-up remove what a
-	 * killed worker left behind (eh_spool_clean_tmp). */
-	snprintf(tmp, sizeof(tmp), "%s.%ld", id, (long)getpid());
+	/* The writer's host and pid in the tmp/ name let start-up remove
+	 * what a killed worker left behind (eh_spool_clean_tmp). */
+	snprintf(tmp, sizeof(tmp), "%s.%s.%ld", id, sp->host, (long)getpid());
 
 	fd = openat(sp->tmpfd, tmp,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -391,14 +449,17 @@ out:
 enum eh_err
 eh_spool_probe(struct eh_spool *sp)
 {
-	char name[sizeof(".probe-") + 20], block[PROBE_BYTES];
+	char name[128], block[PROBE_BYTES];
 	enum eh_err err = EH_OK;
 	int fd;
 
 	/* A real create and write tell the truth about read-only mounts,
 	 * deleted directories, permissions (access(2) does not, for root)
-	 * and a full disk (an empty file needs no block; a record does). */
-	snprintf(name, sizeof(name), ".probe-%ld", (long)getpid());
+	 * and a full disk (an empty file needs no block; a record does).
+	 * Named like a tmp/ file (one per thread), so a probe left by a
+	 * killed worker is cleaned like any. */
+	snprintf(name, sizeof(name), "probe-%ld.%s.%ld", (long)gettid(),
+	    sp->host, (long)getpid());
 	fd = openat(sp->tmpfd, name,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -408,5 +469,19 @@ eh_spool_probe(struct eh_spool *sp)
 		err = fail(sp, "write probe file");
 	close(fd);
 	(void)unlinkat(sp->tmpfd, name, 0);
+	return err;
+}
+
+/*
+ * Not cached: a health check that says 200 for a second after the disk
+ * filled is worse than the small write it costs (no fsync: page cache).
+ */
+enum eh_err
+eh_spool_health(struct eh_spool *sp, const struct eh_config *cfg)
+{
+	enum eh_err err;
+
+	if ((err = eh_spool_admit(sp, cfg)) == EH_OK)
+		err = eh_spool_probe(sp);
 	return err;
 }

@@ -172,13 +172,19 @@ REMOVED=$(cat "$T"/wlogs/*.log | sed -n 's/.*msg="removed \([0-9]*\) stale tmp\/
 LEFT=$(count_tmp "$SPOOL")
 NEW_BEFORE=$(count_new "$SPOOL")
 chk_reset
-# Every tmp/ file left now is named <id>.<pid> of a dead worker.
+# Every tmp/ file left now is named <id>.<host>.<pid> of a dead worker
+# (<host>: this host's name, anything but letters and digits as '-').
+HOST=$(hostname | tr -c 'A-Za-z0-9\n' '-' | cut -c1-32)
 if [ "$LEFT" -gt 0 ]; then
 	for f in "$SPOOL"/tmp/*; do
 		pid=${f##*.}
 		case $pid in
-		'' | *[!0-9]*) chk_fail "tmp/ file not named <id>.<pid>: $f" ;;
+		'' | *[!0-9]*) chk_fail "tmp/ file not named <id>.<host>.<pid>: $f" ;;
 		*) kill -0 "$pid" 2>/dev/null && chk_fail "tmp/ file of a live pid $pid" ;;
+		esac
+		case $f in
+		*".$HOST.$pid") ;;
+		*) chk_fail "tmp/ file without this host's name: $f" ;;
 		esac
 	done
 fi
@@ -188,23 +194,27 @@ deadpid=$(sh -c 'echo $$')
 sleep 0.1
 kill -0 "$deadpid" 2>/dev/null && chk_fail "pid $deadpid reused already"
 printf '{"v":1,"id":"20260101T000000.000000Z-0123456789abcdef","rece' \
-    >"$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$deadpid"
+    >"$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.$deadpid"
 printf '{"v":1,"id":"20260101T000000.000001Z-fedcba9876543210","rece' \
-    >"$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$"
+    >"$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$"
+# Another host's file, its pid dead here: not ours to judge, kept.
+printf '{"v":1' >"$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.$deadpid"
 use_config fresh
 [ -S "$FCGI_SOCK" ] || chk_fail "a fresh worker did not start: $(cat "$LOG")"
 want=$((LEFT + 1))
 grep -q "removed $want stale tmp/ files" "$LOG" ||
     chk_fail "log lacks 'removed $want stale tmp/ files': $(head -n 3 "$LOG" | tr '\n' ' ')"
-[ -e "$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$deadpid" ] &&
+[ -e "$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.$deadpid" ] &&
     chk_fail "the dead writer's file was kept"
-[ -e "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$" ] ||
+[ -e "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$" ] ||
     chk_fail "the live writer's file was removed"
-chk_eq "files in tmp/ after start-up" 1 "$(count_tmp "$SPOOL")"
+[ -e "$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.$deadpid" ] ||
+    chk_fail "another host's file was removed"
+chk_eq "files in tmp/ after start-up" 2 "$(count_tmp "$SPOOL")"
 chk_eq "files in new/ after start-up" "$NEW_BEFORE" "$(count_new "$SPOOL")"
 ls -A "$SPOOL/new" | grep -v '^[0-9]\{8\}T[0-9]\{6\}\.[0-9]\{6\}Z-[0-9a-f]\{16\}\.json$' >"$T/odd" &&
     chk_fail "names in new/ that are not <id>.json: $(head -n 3 "$T/odd" | tr '\n' ' ')"
-chk_done "crash: a new worker removes tmp/ files of dead writers ($LEFT left by kills + 1 planted), keeps a live writer's, and none becomes an event"
+chk_done "crash: a new worker removes tmp/ files of dead writers ($LEFT left by kills + 1 planted), keeps a live writer's and another host's, and none becomes an event"
 rm -f "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$"
 
 chk_reset

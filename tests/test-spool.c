@@ -244,19 +244,23 @@ clean_and_count(void)
 	T_EQ_INT(t_count_files(tmpdir), 0);
 	/* A fresh file whose writer is dead goes; a live writer's stays. */
 	{
-		char live[64];
+		char live[96];
 		pid_t dead = fork();
 
 		if (dead == 0)
 			_exit(0);
 		waitpid(dead, NULL, 0);
-		snprintf(live, sizeof(live), "x.%ld", (long)getpid());
+		snprintf(live, sizeof(live), "x.%s.%ld", sp.host,
+		    (long)getpid());
 		touch(tmpdir, live, 0);
-		snprintf(live, sizeof(live), "y.%ld", (long)dead);
+		snprintf(live, sizeof(live), "y.%s.%ld", sp.host, (long)dead);
+		touch(tmpdir, live, 0);
+		/* Another host's writer is not ours to judge. */
+		snprintf(live, sizeof(live), "w.otherhost.%ld", (long)dead);
 		touch(tmpdir, live, 0);
 		touch(tmpdir, "z.notapid", 0);
 		T_EQ_INT(eh_spool_clean_tmp(&sp, EH_SPOOL_STALE_SECONDS), 1);
-		T_EQ_INT(t_count_files(tmpdir), 2);
+		T_EQ_INT(t_count_files(tmpdir), 3);
 		T_EQ_INT(eh_spool_clean_tmp(&sp, EH_SPOOL_STALE_SECONDS), 0);
 	}
 	touch(newdir, "a.json", 0);
