@@ -164,16 +164,18 @@ seccomp(char *note, size_t notesz)
 	 * it says ENOSYS and glibc falls back to clone, allowed only with
 	 * CLONE_THREAD (a fork without it kills the process). */
 	/* Sockets: AF_UNIX only (syslog's /dev/log); signals: only to
-	 * this process (its own threads, its own stop). */
+	 * this process (its own threads, its own stop).  SCMP_CMP_EQ
+	 * ignores datum_b: the 0 is what the macro would leave implicit,
+	 * spelled out for clang's -Wmissing-field-initializers. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
