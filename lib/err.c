@@ -3,9 +3,6 @@
  * table that decides what a caller sees.  Reasons never carry input, so
  * no secret or forged line can reach a reply or a log through them.
  */
-#include <string.h>
-#include <stdlib.h>
-
 #include "esignhook.h"
 #include "extern.h"
 
@@ -59,37 +56,4 @@ eh_err_status(enum eh_err err)
 	if ((unsigned)err >= EH_ERR__MAX)
 		return 500;
 	return errs[err].status;
-}
-
-int
-eh__strncaseeq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-	unsigned char ca, cb;
-
-	for (i = 0; i < n; i++) {
-		ca = (unsigned char)a[i];
-		cb = (unsigned char)b[i];
-		if (ca >= 'A' && ca <= 'Z')
-			ca += 'a' - 'A';
-		if (cb >= 'A' && cb <= 'Z')
-			cb += 'a' - 'A';
-		if (ca != cb)
-			return 0;
-		if (ca == '\0')
-			return 1;
-	}
-	return 1;
-}
-
-char *
-eh__strndup(const char *s, size_t n)
-{
-	char *p;
-
-	if ((p = malloc(n + 1)) == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
 }

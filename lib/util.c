@@ -1,0 +1,42 @@
+/*
+ * Small helpers with no module of their own: locale-free string
+ * comparison and copying, shared by the lib/ files (extern.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+int
+eh__strncaseeq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+	unsigned char ca, cb;
+
+	for (i = 0; i < n; i++) {
+		ca = (unsigned char)a[i];
+		cb = (unsigned char)b[i];
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return 0;
+		if (ca == '\0')
+			return 1;
+	}
+	return 1;
+}
+
+char *
+eh__strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
