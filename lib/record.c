@@ -1,7 +1,9 @@
 /*
  * The event record: the one JSON object (and newline) stored per event
  * in new/<id>.json, the contract later processing reads.  See README,
- * "The spool".
+ * "The spool".  struct eh_event is this file's input, so its destructor
+ * lives here, and so do the provider names the record's "provider"
+ * field holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,19 @@ eh_event_free(struct eh_event *ev)
 	free(ev->transaction_id);
 	free(ev->data);
 	memset(ev, 0, sizeof(*ev));
+}
+
+const char *
+eh_provider_name(enum eh_provider p)
+{
+	switch (p) {
+	case EH_PROVIDER_ONESPAN:
+		return "onespan";
+	case EH_PROVIDER_ALPHATRUST:
+		return "alphatrust";
+	default:
+		return "auto";
+	}
 }
 
 /*
@@ -153,17 +168,4 @@ eh_record_parse(struct eh_record *rec, const char *buf, size_t len)
 	}
 	rec->remote_addr = json_string_value(remote);
 	return EH_OK;
-}
-
-const char *
-eh_provider_name(enum eh_provider p)
-{
-	switch (p) {
-	case EH_PROVIDER_ONESPAN:
-		return "onespan";
-	case EH_PROVIDER_ALPHATRUST:
-		return "alphatrust";
-	default:
-		return "auto";
-	}
 }
