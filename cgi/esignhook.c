@@ -329,23 +329,6 @@ fd_read(void *ctx, char *buf, size_t len)
 	return (long)n;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 {
@@ -396,7 +379,7 @@ static int
 stdout_reply(void *ctx, const char *buf, size_t len)
 {
 	(void)ctx;
-	return write_all(STDOUT_FILENO, buf, len);
+	return eh_write_all(STDOUT_FILENO, buf, len);
 }
 
 static int

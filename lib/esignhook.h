@@ -411,4 +411,10 @@ void eh_serve(struct eh_decision *d, struct eh_outcome *out,
 void eh_logfmt(char *buf, size_t cap, size_t *len, const char *key,
     const char *value);
 
+/* ------------------------------------------------------------------ */
+/* Helpers.                                                            */
+
+/* Write all of buf[0..len) to fd, retrying on EINTR: 0, or -1 (errno). */
+int eh_write_all(int fd, const char *buf, size_t len);
+
 #endif /* ESIGNHOOK_H */

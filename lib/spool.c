@@ -302,23 +302,6 @@ eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
 	return EH_OK;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Whether a OneSpan event with this key was accepted; fills id if so. */
 static int
 seen(struct eh_spool *sp, const char *key, char id[EH_ID_LEN + 1])
@@ -344,7 +327,7 @@ mark_seen(struct eh_spool *sp, const char *key, const char *id)
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
-	(void)write_all(fd, id, strlen(id));
+	(void)eh_write_all(fd, id, strlen(id));
 	close(fd);
 }
 
@@ -403,7 +386,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 		err = fail(sp, "create tmp file");
 		goto out;
 	}
-	if (write_all(fd, rec, len) != 0) {
+	if (eh_write_all(fd, rec, len) != 0) {
 		err = fail(sp, "write");
 		close(fd);
 		goto unlink_tmp;
@@ -465,7 +448,7 @@ eh_spool_probe(struct eh_spool *sp)
 	if (fd < 0)
 		return fail(sp, "create probe file");
 	memset(block, '\n', sizeof(block));
-	if (write_all(fd, block, sizeof(block)) != 0)
+	if (eh_write_all(fd, block, sizeof(block)) != 0)
 		err = fail(sp, "write probe file");
 	close(fd);
 	(void)unlinkat(sp->tmpfd, name, 0);

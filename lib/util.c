@@ -1,9 +1,12 @@
 /*
  * Small helpers with no module of their own: locale-free string
- * comparison and copying, shared by the lib/ files (extern.h).
+ * comparison and copying, shared by the lib/ files (extern.h), and
+ * eh_write_all, which cgi/ uses too.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "esignhook.h"
 #include "extern.h"
@@ -39,4 +42,21 @@ eh__strndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+int
+eh_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
