@@ -393,8 +393,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 	int in = STDIN_FILENO, landlocked;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&sp, 0, sizeof(sp));
-	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
+	eh_spool_init(&sp);
 	if (cfg->sandbox) {
 		/* The spool must exist before Landlock can name it; a failure
 		 * here is the request's 503 later, with its cause. */
@@ -552,8 +551,7 @@ worker_main(void *arg)
 	sigset_t usr1;
 	int rc;
 
-	memset(&sp, 0, sizeof(sp));
-	sp.dirfd = sp.tmpfd = sp.newfd = sp.seenfd = -1;
+	eh_spool_init(&sp);
 	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
 		goto out;
 	sigemptyset(&usr1);

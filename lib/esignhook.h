@@ -256,6 +256,8 @@ struct eh_spool {
 
 #define EH_SPOOL_STALE_SECONDS (36 * 3600)
 
+/* Make sp a closed handle: nothing owned, every descriptor -1. */
+void eh_spool_init(struct eh_spool *sp);
 /*
  * Open (creating 0700 directories as needed) the spool at path.  The
  * handle owns its descriptors; eh_spool_close releases them and is safe

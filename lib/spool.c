@@ -96,13 +96,19 @@ host_tag(char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+void
+eh_spool_init(struct eh_spool *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->dirfd = sp->tmpfd = sp->newfd = sp->seenfd = -1;
+}
+
 enum eh_err
 eh_spool_open(struct eh_spool *sp, const char *path)
 {
 	int created = 0;
 
-	memset(sp, 0, sizeof(*sp));
-	sp->dirfd = sp->tmpfd = sp->newfd = sp->seenfd = -1;
+	eh_spool_init(sp);
 	if (path == NULL || *path != '/')
 		return EH_ERR_SPOOL_CONFIG;
 	if ((sp->path = eh__strndup(path, strlen(path))) == NULL)
@@ -160,8 +166,7 @@ eh_spool_close(struct eh_spool *sp)
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
 	free(sp->path);
-	memset(sp, 0, sizeof(*sp));
-	sp->dirfd = sp->tmpfd = sp->newfd = sp->seenfd = -1;
+	eh_spool_init(sp);
 }
 
 /*
