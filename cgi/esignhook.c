@@ -318,6 +318,18 @@ format_reply(char *buf, size_t cap, const struct eh_response *r)
 
 /* ---- CGI ---- */
 
+/*
+ * The CGI reply for a failure before any request is served (what went
+ * wrong is in the log): a CGI that dies silently is a 500 with no clue.
+ */
+static void
+cgi_fail(const char *why)
+{
+	printf("Status: 500 Internal Server Error\r\n"
+	    "Content-Type: text/plain\r\n\r\n"
+	    "esignhook: %s\n", why);
+}
+
 static long
 fd_read(void *ctx, char *buf, size_t len)
 {
@@ -402,9 +414,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 		if (eh_sandbox_enter(sp.newfd >= 0 ? cfg->spool : NULL, 0,
 		    &landlocked, note, sizeof(note)) < 0) {
 			log_start(lg, LOG_ERR, "%s", note);
-			printf("Status: 500 Internal Server Error\r\n"
-			    "Content-Type: text/plain\r\n\r\n"
-			    "esignhook: sandbox failed\n");
+			cgi_fail("sandbox failed");
 			eh_spool_close(&sp);
 			return 1;
 		}
@@ -828,10 +838,7 @@ main(int argc, char *argv[])
 		eh_config_free(&cfg);
 		fprintf(stderr, "esignhook: %s\n", msg);
 		if (argc == 1 && getenv("GATEWAY_INTERFACE") != NULL)
-			/* A CGI that dies silently is a 500 with no clue. */
-			printf("Status: 500 Internal Server Error\r\n"
-			    "Content-Type: text/plain\r\n\r\n"
-			    "esignhook: invalid configuration\n");
+			cgi_fail("invalid configuration");
 		return argc > 1 ? 1 : 78;
 	}
 	if (argc > 1) {
@@ -857,9 +864,7 @@ main(int argc, char *argv[])
 		    "user of its own (systemd User=, spawn-fcgi -u, Apache's "
 		    "User), or set ESIGNHOOK_ALLOW_ROOT=1");
 		if (getenv("GATEWAY_INTERFACE") != NULL)
-			printf("Status: 500 Internal Server Error\r\n"
-			    "Content-Type: text/plain\r\n\r\n"
-			    "esignhook: refusing to run as root\n");
+			cgi_fail("refusing to run as root");
 		eh_config_free(&cfg);
 		return EXIT_NOPERM;
 	}
