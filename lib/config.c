@@ -179,10 +179,8 @@ parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 	for (p = s; *p != '\0'; p = comma + 1) {
 		if ((comma = strchr(p, ',')) == NULL)
 			comma = p + strlen(p);
-		while (p < comma && (*p == ' ' || *p == '\t'))
-			p++;
-		for (e = comma; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			continue;
+		e = comma;
+		eh__trim(&p, &e, 0);
 		if (e > p) {
 			if ((url_token && !url_safe(p, (size_t)(e - p))) ||
 			    !printable(p, (size_t)(e - p)) || cnt == SECRETS_MAX) {
@@ -332,17 +330,11 @@ known_key(const char *k, size_t n)
 	return 0;
 }
 
-static int
-blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
 enum eh_err
 eh_conffile_parse(struct eh_conffile *cf, const char *buf, size_t len,
     size_t *line)
 {
-	const char *p, *end, *nl, *eq, *k, *ke, *v, *ve;
+	const char *p, *end, *nl, *le, *eq, *k, *ke, *v, *ve;
 	size_t i, ln = 0;
 	char **nk, **nv;
 
@@ -353,18 +345,20 @@ eh_conffile_parse(struct eh_conffile *cf, const char *buf, size_t len,
 		ln++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		for (k = p; k < nl && blank(*k); k++)
+		/* The line less its blanks: empty, a comment or KEY=value
+		 * (KEY and value each less theirs). */
+		k = p;
+		le = nl;
+		eh__trim(&k, &le, 1);
+		if (k == le || *k == '#')
 			continue;
-		if (k == nl || *k == '#')
-			continue;
-		if ((eq = memchr(k, '=', (size_t)(nl - k))) == NULL)
+		if ((eq = memchr(k, '=', (size_t)(le - k))) == NULL)
 			goto bad;
-		for (ke = eq; ke > k && blank(ke[-1]); ke--)
-			continue;
-		for (v = eq + 1; v < nl && blank(*v); v++)
-			continue;
-		for (ve = nl; ve > v && blank(ve[-1]); ve--)
-			continue;
+		ke = eq;
+		eh__trim(&k, &ke, 1);
+		v = eq + 1;
+		ve = le;
+		eh__trim(&v, &ve, 1);
 		/* Quotes, as a shell or systemd's EnvironmentFile= writes them. */
 		if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) {
 			v++;

@@ -22,4 +22,8 @@ int eh__strncaseeq(const char *a, const char *b, size_t n);
 /* malloc'd copy of s[0..n) with a NUL, or NULL. */
 char *eh__strndup(const char *s, size_t n);
 
+/* Narrow [*s, *e) past the spaces and tabs at both ends; with cr set,
+ * past '\r' too (a configuration file saved with CRLF line ends). */
+void eh__trim(const char **s, const char **e, int cr);
+
 #endif

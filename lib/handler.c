@@ -126,10 +126,9 @@ basic_key(const char *h, size_t *n)
 		h++;
 	if (!eh__strncaseeq(h, "basic", 5) || (h[5] != ' ' && h[5] != '\t'))
 		return NULL;
-	for (h += 5; *h == ' ' || *h == '\t'; h++)
-		continue;
-	for (e = h + strlen(h); e > h && (e[-1] == ' ' || e[-1] == '\t'); e--)
-		continue;
+	h += 5;
+	e = h + strlen(h);
+	eh__trim(&h, &e, 0);
 	*n = (size_t)(e - h);
 	return *n > 0 ? h : NULL;
 }

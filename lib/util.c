@@ -32,6 +32,21 @@ eh__strncaseeq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+static int
+blank(char c, int cr)
+{
+	return c == ' ' || c == '\t' || (cr && c == '\r');
+}
+
+void
+eh__trim(const char **s, const char **e, int cr)
+{
+	while (*s < *e && blank(**s, cr))
+		(*s)++;
+	while (*e > *s && blank((*e)[-1], cr))
+		(*e)--;
+}
+
 char *
 eh__strndup(const char *s, size_t n)
 {
