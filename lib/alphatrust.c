@@ -110,13 +110,15 @@ eh_alphatrust_parse(struct eh_event *ev, const struct eh_form *form,
 		return EH_ERR_FIELD_MISSING;
 	if (strlen(type) > EVENTTYPE_MAX)
 		return EH_ERR_FIELD_SIZE;
-	for (i = 0; digit_fields[i] != NULL; i++)
-		if ((v = eh_form_get(form, digit_fields[i])) != NULL &&
-		    !all_digits(v))
+	for (i = 0; digit_fields[i] != NULL; i++) {
+		v = eh_form_get(form, digit_fields[i]);
+		if (v != NULL && !all_digits(v))
 			return EH_ERR_FIELD_DIGITS;
+	}
 
 	err = EH_ERR_NOMEM;
-	if ((data = json_object()) == NULL)
+	data = json_object();
+	if (data == NULL)
 		goto out;
 	for (i = 0; i < form->n; i++) {
 		if (skip != NULL && strcmp(form->name[i], skip) == 0)
@@ -126,11 +128,12 @@ eh_alphatrust_parse(struct eh_event *ev, const struct eh_form *form,
 		    json_string(form->value[i])) != 0)
 			goto out;
 	}
-	if ((v = eh_form_get(form, "TXStatus")) != NULL &&
+	v = eh_form_get(form, "TXStatus");
+	if (v != NULL &&
 	    add_derived(data, "TXStatusName", eh_alphatrust_tx_status(v)) != 0)
 		goto out;
-	if ((v = eh_form_get(form, "PartStatus")) != NULL &&
-	    add_derived(data, "PartStatusName",
+	v = eh_form_get(form, "PartStatus");
+	if (v != NULL && add_derived(data, "PartStatusName",
 	    eh_alphatrust_part_status(v)) != 0)
 		goto out;
 

@@ -19,7 +19,8 @@ read_upto(char *buf, size_t want, eh_read_fn read_fn, void *ctx)
 	long n;
 
 	while (got < want) {
-		if ((n = read_fn(ctx, buf + got, want - got)) < 0)
+		n = read_fn(ctx, buf + got, want - got);
+		if (n < 0)
 			return -1;
 		if (n == 0)
 			break;
@@ -47,7 +48,8 @@ eh_read_body(struct eh_request *req, char **buf, size_t max_body,
 		return EH_OK;
 	}
 	if (known) {
-		if ((p = malloc(declared + 1)) == NULL)
+		p = malloc(declared + 1);
+		if (p == NULL)
 			return EH_ERR_NOMEM;
 		n = read_upto(p, declared, read_fn, ctx);
 		req->body_state = n < 0 ? EH_BODY_IOERR :
@@ -56,7 +58,8 @@ eh_read_body(struct eh_request *req, char **buf, size_t max_body,
 	} else {
 		/* No length: read to the end, but never past max_body + 1. */
 		cap = CHUNK < max_body + 1 ? CHUNK : max_body + 1;
-		if ((p = malloc(cap + 1)) == NULL)
+		p = malloc(cap + 1);
+		if (p == NULL)
 			return EH_ERR_NOMEM;
 		req->body_state = EH_BODY_OK;
 		for (;;) {
@@ -67,14 +70,16 @@ eh_read_body(struct eh_request *req, char **buf, size_t max_body,
 				}
 				cap = cap * 2 < max_body + 1 ? cap * 2 :
 				    max_body + 1;
-				if ((np = realloc(p, cap + 1)) == NULL) {
+				np = realloc(p, cap + 1);
+				if (np == NULL) {
 					free(p);
 					return EH_ERR_NOMEM;
 				}
 				p = np;
 			}
 			want = cap - len;
-			if ((n = read_fn(ctx, p + len, want)) < 0) {
+			n = read_fn(ctx, p + len, want);
+			if (n < 0) {
 				req->body_state = EH_BODY_IOERR;
 				break;
 			}

@@ -63,7 +63,10 @@ static enum eh_err
 strdup_opt(char **dst, const char *src)
 {
 	*dst = NULL;
-	if (src != NULL && (*dst = eh__strndup(src, strlen(src))) == NULL)
+	if (src == NULL)
+		return EH_OK;
+	*dst = eh__strndup(src, strlen(src));
+	if (*dst == NULL)
 		return EH_ERR_NOMEM;
 	return EH_OK;
 }
@@ -75,7 +78,8 @@ secrets_copy(struct eh_secrets *dst, const struct eh_secrets *src)
 	dst->digest = NULL;
 	if (src->n == 0)
 		return EH_OK;
-	if ((dst->digest = malloc(src->n * sizeof(*src->digest))) == NULL)
+	dst->digest = malloc(src->n * sizeof(*src->digest));
+	if (dst->digest == NULL)
 		return EH_ERR_NOMEM;
 	memcpy(dst->digest, src->digest, src->n * sizeof(*src->digest));
 	dst->n = src->n;
@@ -177,7 +181,8 @@ parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 	size_t cnt = 0;
 
 	for (p = s; *p != '\0'; p = comma + 1) {
-		if ((comma = strchr(p, ',')) == NULL)
+		comma = strchr(p, ',');
+		if (comma == NULL)
 			comma = p + strlen(p);
 		e = comma;
 		eh__trim(&p, &e, 0);
@@ -187,10 +192,12 @@ parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 				secrets_free(&set);
 				return EH_ERR_CONFIG;
 			}
-			if (set.digest == NULL &&
-			    (set.digest = calloc(SECRETS_MAX,
-			    sizeof(*set.digest))) == NULL)
-				return EH_ERR_NOMEM;
+			if (set.digest == NULL) {
+				set.digest = calloc(SECRETS_MAX,
+				    sizeof(*set.digest));
+				if (set.digest == NULL)
+					return EH_ERR_NOMEM;
+			}
 			crypto_hash_sha256(set.digest[cnt++],
 			    (const unsigned char *)p, (unsigned long long)(e - p));
 			set.n = cnt;
@@ -226,7 +233,8 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 	if (strcmp(key, "ESIGNHOOK_SPOOL") == 0) {
 		if (*v != '/' || strlen(v) > 4000)
 			return EH_ERR_CONFIG;
-		if ((copy = eh__strndup(v, strlen(v))) == NULL)
+		copy = eh__strndup(v, strlen(v));
+		if (copy == NULL)
 			return EH_ERR_NOMEM;
 		free(cfg->spool);
 		cfg->spool = copy;
@@ -238,8 +246,11 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		if (strlen(v) > RESPONSE_TEXT_MAX || !printable(v, strlen(v)))
 			return EH_ERR_CONFIG;
 		copy = NULL;
-		if (*v != '\0' && (copy = eh__strndup(v, strlen(v))) == NULL)
-			return EH_ERR_NOMEM;
+		if (*v != '\0') {
+			copy = eh__strndup(v, strlen(v));
+			if (copy == NULL)
+				return EH_ERR_NOMEM;
+		}
 		free(cfg->response_text);
 		cfg->response_text = copy;
 	} else if (strcmp(key, "ESIGNHOOK_MAX_BODY") == 0) {
@@ -294,9 +305,11 @@ eh_config_apply(struct eh_config *cfg, eh_lookup_fn lookup, void *ctx,
 	if (badkey != NULL)
 		*badkey = NULL;
 	for (i = 0; eh_config_keys[i] != NULL; i++) {
-		if ((v = lookup(ctx, eh_config_keys[i])) == NULL)
+		v = lookup(ctx, eh_config_keys[i]);
+		if (v == NULL)
 			continue;
-		if ((err = set_key(cfg, eh_config_keys[i], v)) != EH_OK) {
+		err = set_key(cfg, eh_config_keys[i], v);
+		if (err != EH_OK) {
 			if (badkey != NULL)
 				*badkey = eh_config_keys[i];
 			return err;
@@ -343,7 +356,8 @@ eh_conffile_parse(struct eh_conffile *cf, const char *buf, size_t len,
 	end = buf + len;
 	for (p = buf; p < end; p = nl + 1) {
 		ln++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
 			nl = end;
 		/* The line less its blanks: empty, a comment or KEY=value
 		 * (KEY and value each less theirs). */
@@ -352,7 +366,8 @@ eh_conffile_parse(struct eh_conffile *cf, const char *buf, size_t len,
 		eh__trim(&k, &le, 1);
 		if (k == le || *k == '#')
 			continue;
-		if ((eq = memchr(k, '=', (size_t)(le - k))) == NULL)
+		eq = memchr(k, '=', (size_t)(le - k));
+		if (eq == NULL)
 			goto bad;
 		ke = eq;
 		eh__trim(&k, &ke, 1);

@@ -38,15 +38,19 @@ decode(char **out, const char *s, size_t n)
 	*out = NULL;
 	if (n > EH_FORM_VALUE_MAX)
 		return EH_ERR_FORM_LIMIT;
-	if ((p = malloc(n + 1)) == NULL)
+	p = malloc(n + 1);
+	if (p == NULL)
 		return EH_ERR_NOMEM;
 	for (i = j = 0; i < n; i++) {
 		if (s[i] == '+') {
 			p[j++] = ' ';
 		} else if (s[i] == '%') {
-			if (n - i < 3 ||
-			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0) {
+			hi = lo = -1;
+			if (n - i >= 3) {
+				hi = hexval((unsigned char)s[i + 1]);
+				lo = hexval((unsigned char)s[i + 2]);
+			}
+			if (hi < 0 || lo < 0) {
 				free(p);
 				return EH_ERR_FORM_ESCAPE;
 			}
@@ -85,14 +89,16 @@ eh_form_parse(struct eh_form *form, const char *buf, size_t len)
 		return EH_OK;
 	end = buf + len;
 	for (seg = buf; seg <= end; seg = amp + 1) {
-		if ((amp = memchr(seg, '&', (size_t)(end - seg))) == NULL)
+		amp = memchr(seg, '&', (size_t)(end - seg));
+		if (amp == NULL)
 			amp = end;
 		/* "a=1&&b=2", a leading or a trailing '&': not what a form sends. */
 		if (amp == seg) {
 			err = EH_ERR_FORM_ESCAPE;
 			goto fail;
 		}
-		if ((eq = memchr(seg, '=', (size_t)(amp - seg))) == NULL)
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if (eq == NULL)
 			eq = amp;
 		if (eq == seg) {
 			err = EH_ERR_FORM_ESCAPE;
@@ -102,7 +108,8 @@ eh_form_parse(struct eh_form *form, const char *buf, size_t len)
 			err = EH_ERR_FORM_LIMIT;
 			goto fail;
 		}
-		if ((err = decode(&name, seg, (size_t)(eq - seg))) != EH_OK)
+		err = decode(&name, seg, (size_t)(eq - seg));
+		if (err != EH_OK)
 			goto fail;
 		value = NULL;
 		err = decode(&value, eq == amp ? eq : eq + 1,

@@ -141,7 +141,8 @@ path_token(const char *uri, size_t *n)
 
 	if (uri == NULL)
 		return NULL;
-	if ((q = strchr(uri, '?')) == NULL)
+	q = strchr(uri, '?');
+	if (q == NULL)
 		q = uri + strlen(uri);
 	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
 		continue;
@@ -185,7 +186,8 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 
 	if (s->n == 0)
 		return EH_ERR_AUTH_NONE;
-	if (basic && (c = basic_key(req->authorization, &n)) != NULL) {
+	c = basic ? basic_key(req->authorization, &n) : NULL;
+	if (c != NULL) {
 		any = 1;
 		ok |= secret_match(s, c, n);
 	}
@@ -202,7 +204,8 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 		if (!basic || m)
 			any = 1;
 	}
-	if (req->query != NULL && (c = query_token(req->query, &n)) != NULL) {
+	c = req->query != NULL ? query_token(req->query, &n) : NULL;
+	if (c != NULL) {
 		any = 1;
 		ok |= secret_match(s, c, n);
 	}
@@ -260,10 +263,11 @@ handle_onespan(struct eh_decision *d, const struct eh_request *req,
 {
 	enum eh_err err;
 
-	if ((err = authenticate(&cfg->onespan, req, 1)) != EH_OK)
+	err = authenticate(&cfg->onespan, req, 1);
+	if (err != EH_OK)
 		return err;
-	if ((err = eh_onespan_parse(&d->event, req->body, req->body_len)) !=
-	    EH_OK)
+	err = eh_onespan_parse(&d->event, req->body, req->body_len);
+	if (err != EH_OK)
 		return err;
 	return accept_event(d, cfg);
 }
@@ -276,17 +280,19 @@ handle_alphatrust(struct eh_decision *d, const struct eh_request *req,
 	const char *qs = req->query != NULL ? req->query : "";
 	enum eh_err err;
 
-	if ((err = authenticate(&cfg->alphatrust, req, 0)) != EH_OK)
+	err = authenticate(&cfg->alphatrust, req, 0);
+	if (err != EH_OK)
 		return err;
 	/* Authenticated: now the query may be parsed, strictly (a token
 	 * given twice is an error here, not a second chance). */
-	if ((err = eh_form_parse(query, qs, strlen(qs))) != EH_OK)
+	err = eh_form_parse(query, qs, strlen(qs));
+	if (err != EH_OK)
 		return err;
 	if (get)
 		err = eh_alphatrust_parse(&d->event, query, "token");
 	else {
-		if ((err = eh_form_parse(&body, req->body, req->body_len)) !=
-		    EH_OK)
+		err = eh_form_parse(&body, req->body, req->body_len);
+		if (err != EH_OK)
 			return err;
 		err = eh_alphatrust_parse(&d->event, &body, NULL);
 		eh_form_free(&body);
@@ -319,8 +325,11 @@ decide(struct eh_decision *d, const struct eh_request *req,
 		set_body(&d->resp, "OK", "\n");
 		return EH_OK;
 	}
-	if (!get && (err = body_error(req, cfg)) != EH_OK)
-		return err;
+	if (!get) {
+		err = body_error(req, cfg);
+		if (err != EH_OK)
+			return err;
+	}
 
 	if (get || media_type_is(req->content_type,
 	    "application/x-www-form-urlencoded"))

@@ -120,7 +120,8 @@ eh_record_build(char **out, size_t *outlen, const struct eh_event *ev,
 	/* head is "{...}": splice data in before its closing brace. */
 	hlen = strlen(htext) - 1;
 	n = hlen + sizeof(",\"data\":") - 1 + ev->data_len + 2;
-	if ((rec = malloc(n + 1)) == NULL) {
+	rec = malloc(n + 1);
+	if (rec == NULL) {
 		free(htext);
 		return EH_ERR_NOMEM;
 	}

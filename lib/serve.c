@@ -47,12 +47,17 @@ eh_serve(struct eh_decision *d, struct eh_outcome *out,
 		out->err = d->err;
 		return;
 	}
-	if ((err = spool_ready(sp, cfg)) == EH_OK) {
-		if (d->action == EH_ACT_HEALTH)
+	err = spool_ready(sp, cfg);
+	if (err == EH_OK) {
+		if (d->action == EH_ACT_HEALTH) {
 			err = eh_spool_health(sp, cfg);
-		else if ((err = eh_spool_admit(sp, cfg)) == EH_OK)
-			err = eh_spool_put(sp, &d->event, req->remote_addr,
-			    out->id, &out->duplicate);
+		} else {
+			err = eh_spool_admit(sp, cfg);
+			if (err == EH_OK)
+				err = eh_spool_put(sp, &d->event,
+				    req->remote_addr, out->id,
+				    &out->duplicate);
+		}
 	}
 	if (err == EH_OK)
 		return;

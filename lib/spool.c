@@ -63,10 +63,11 @@ sync_parent(const char *path)
 
 	if (slash == NULL)
 		return -1;
-	if ((dir = eh__strndup(path, slash == path ? 1 : (size_t)(slash -
-	    path))) == NULL)
+	dir = eh__strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (dir == NULL)
 		return -1;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
 		rc = fsync(fd);
 		close(fd);
 	}
@@ -111,7 +112,8 @@ eh_spool_open(struct eh_spool *sp, const char *path)
 	eh_spool_init(sp);
 	if (path == NULL || *path != '/')
 		return EH_ERR_SPOOL_CONFIG;
-	if ((sp->path = eh__strndup(path, strlen(path))) == NULL)
+	sp->path = eh__strndup(path, strlen(path));
+	if (sp->path == NULL)
 		return EH_ERR_NOMEM;
 	host_tag(sp->host, sizeof(sp->host));
 	/* Only the spool itself is created: a missing parent is a typo. */
@@ -121,11 +123,17 @@ eh_spool_open(struct eh_spool *sp, const char *path)
 			goto bad;
 	} else if (errno != EEXIST)
 		goto bad;
-	if ((sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0)
 		goto bad;
-	if ((sp->tmpfd = subdir(sp, "tmp", &created)) < 0 ||
-	    (sp->newfd = subdir(sp, "new", &created)) < 0 ||
-	    (sp->seenfd = subdir(sp, "seen", &created)) < 0)
+	sp->tmpfd = subdir(sp, "tmp", &created);
+	if (sp->tmpfd < 0)
+		goto bad;
+	sp->newfd = subdir(sp, "new", &created);
+	if (sp->newfd < 0)
+		goto bad;
+	sp->seenfd = subdir(sp, "seen", &created);
+	if (sp->seenfd < 0)
 		goto bad;
 	if (created && fsync(sp->dirfd) != 0)
 		goto bad;
@@ -180,15 +188,21 @@ each_entry(int fd, void (*fn)(void *, int, const char *), void *ctx)
 	struct dirent *de;
 	int dfd;
 
-	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -1;
-	if ((d = fdopendir(dfd)) == NULL) {
+	d = fdopendir(dfd);
+	if (d == NULL) {
 		close(dfd);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL)
+	for (;;) {
+		de = readdir(d);
+		if (de == NULL)
+			break;
 		if (de->d_name[0] != '.')
 			fn(ctx, dfd, de->d_name);
+	}
 	closedir(d);
 	return 0;
 }
@@ -294,7 +308,8 @@ eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
 	 * for a backstop against a consumer that has stopped. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!sp->counted || ns_since(&sp->count_at, &now) > COUNT_MAX_AGE_NS) {
-		if ((err = eh_spool_count(sp, &sp->count)) != EH_OK)
+		err = eh_spool_count(sp, &sp->count);
+		if (err != EH_OK)
 			return err;
 		sp->count_at = now;
 		sp->counted = 1;
@@ -374,8 +389,8 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 	}
 	arrival(sp, &now);
 	eh_id_make(id, &now);
-	if ((err = eh_record_build(&rec, &len, ev, id, &now, remote_addr)) !=
-	    EH_OK) {
+	err = eh_record_build(&rec, &len, ev, id, &now, remote_addr);
+	if (err != EH_OK) {
 		id[0] = '\0';
 		return err;
 	}
@@ -469,7 +484,8 @@ eh_spool_health(struct eh_spool *sp, const struct eh_config *cfg)
 {
 	enum eh_err err;
 
-	if ((err = eh_spool_admit(sp, cfg)) == EH_OK)
+	err = eh_spool_admit(sp, cfg);
+	if (err == EH_OK)
 		err = eh_spool_probe(sp);
 	return err;
 }

@@ -52,7 +52,8 @@ eh__strndup(const char *s, size_t n)
 {
 	char *p;
 
-	if ((p = malloc(n + 1)) == NULL)
+	p = malloc(n + 1);
+	if (p == NULL)
 		return NULL;
 	memcpy(p, s, n);
 	p[n] = '\0';
@@ -65,7 +66,8 @@ eh_write_all(int fd, const char *buf, size_t len)
 	ssize_t w;
 
 	while (len > 0) {
-		if ((w = write(fd, buf, len)) < 0) {
+		w = write(fd, buf, len);
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
