@@ -84,15 +84,20 @@ slurp(const char *path, char **buf, size_t *len)
 	size_t got = 0;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	if ((p = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+	p = malloc(CONFIG_FILE_MAX + 1);
+	if (p == NULL) {
 		close(fd);
 		return -1;
 	}
-	while (got <= CONFIG_FILE_MAX &&
-	    (n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got)) > 0)
+	while (got <= CONFIG_FILE_MAX) {
+		n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got);
+		if (n <= 0)
+			break;
 		got += (size_t)n;
+	}
 	close(fd);
 	if (n < 0 || got > CONFIG_FILE_MAX) {
 		sodium_memzero(p, got);
@@ -119,7 +124,8 @@ load_config(struct eh_config *cfg, char *msg, size_t msgsz)
 	enum eh_err err;
 
 	eh_config_init(cfg);
-	if ((path = getenv("ESIGNHOOK_CONFIG")) != NULL && *path != '\0') {
+	path = getenv("ESIGNHOOK_CONFIG");
+	if (path != NULL && *path != '\0') {
 		if (slurp(path, &buf, &len) != 0) {
 			snprintf(msg, msgsz, "cannot read %s: %s", path,
 			    strerror(errno));
@@ -511,7 +517,8 @@ fcgi_config_error(struct server *srv, FCGX_Request *r, const char *badkey,
 	out.provider = "-";
 	out.err = eh_decision_fail(&d, EH_ERR_CONFIG);
 	out.sys_op = badkey != NULL ? badkey : "FastCGI param";
-	if ((n = format_reply(wire, sizeof(wire), &d.resp)) > 0)
+	n = format_reply(wire, sizeof(wire), &d.resp);
+	if (n > 0)
 		(void)fcgi_reply(r, wire, n);
 	log_request(&srv->lg, &req, &d, &out, t0);
 	eh_decision_free(&d);
@@ -688,7 +695,8 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
-	if ((w = calloc(cfg->threads, sizeof(*w))) == NULL)
+	w = calloc(cfg->threads, sizeof(*w));
+	if (w == NULL)
 		return 1;
 	for (i = 0; i < cfg->threads; i++) {
 		w[i].srv = &srv;
@@ -759,7 +767,8 @@ check_config(const struct eh_config *cfg)
 		printf("error: ESIGNHOOK_SPOOL is not set\n");
 		return 1;
 	}
-	if ((err = eh_spool_open(&sp, cfg->spool)) != EH_OK) {
+	err = eh_spool_open(&sp, cfg->spool);
+	if (err != EH_OK) {
 		printf("error: spool %s: %s (%s: %s)\n", cfg->spool,
 		    eh_strerror(err), sp.sys_op ? sp.sys_op : "?",
 		    strerror(sp.sys_errno));
@@ -778,12 +787,14 @@ check_config(const struct eh_config *cfg)
 			    (unsigned)(st.st_mode & 07777));
 		}
 	}
-	if ((err = eh_spool_probe(&sp)) != EH_OK) {
+	err = eh_spool_probe(&sp);
+	if (err != EH_OK) {
 		printf("error: spool %s: cannot create files in tmp/: %s\n",
 		    cfg->spool, strerror(sp.sys_errno));
 		bad = 1;
 	}
-	if ((err = eh_spool_admit(&sp, cfg)) != EH_OK) {
+	err = eh_spool_admit(&sp, cfg);
+	if (err != EH_OK) {
 		printf("error: spool %s: %s\n", cfg->spool, eh_strerror(err));
 		bad = 1;
 	}

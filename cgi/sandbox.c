@@ -79,7 +79,8 @@ landlock(const char *spool, char *note, size_t notesz)
 		goto fail;
 	if (spool != NULL) {
 		/* The spool may not exist yet: it is created on first use. */
-		if ((fd = open(spool, O_PATH | O_CLOEXEC | O_DIRECTORY)) < 0) {
+		fd = open(spool, O_PATH | O_CLOEXEC | O_DIRECTORY);
+		if (fd < 0) {
 			snprintf(note, notesz, "Landlock: cannot open spool %s:"
 			    " %s", spool, strerror(errno));
 			close(rs);
@@ -151,7 +152,8 @@ seccomp(char *note, size_t notesz)
 	size_t i;
 	int rc;
 
-	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
+	ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	if (ctx == NULL) {
 		snprintf(note, notesz, "seccomp: cannot initialise libseccomp");
 		return -1;
 	}
@@ -225,13 +227,14 @@ eh_sandbox_enter(const char *spool, int with_seccomp, int *landlocked,
 		    "%s", strerror(errno));
 		return 1;
 	}
-	if ((a = landlock(spool, n1, sizeof(n1))) < 0) {
+	a = landlock(spool, n1, sizeof(n1));
+	if (a < 0) {
 		snprintf(note, notesz, "%s", n1);
 		return -1;
 	}
 	*landlocked = a == 0;
-	b = 0;
-	if (with_seccomp && (b = seccomp(n2, sizeof(n2))) < 0) {
+	b = with_seccomp ? seccomp(n2, sizeof(n2)) : 0;
+	if (b < 0) {
 		snprintf(note, notesz, "%s", n2);
 		return -1;
 	}
