@@ -534,7 +534,12 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* nginx fastcgi_param / Apache SetEnv may override per request. */
+	/* nginx fastcgi_param / Apache SetEnv may override per request.
+	 * ESIGNHOOK_THREADS, _SANDBOX, _ALLOW_ROOT and _LOG are accepted
+	 * here too (and checked: a bad value is the 500 below), but they
+	 * only take effect at start-up: the threads, the sandbox, the root
+	 * check and the log belong to the process and are in place before
+	 * the first request, so a per-request value changes nothing. */
 	if (!eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
 		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r,
