@@ -119,7 +119,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_TARGETS))
 
 # Every test: unit tests, the binary end to end (CGI, FastCGI), and
 # behind real nginx and Apache.  Ends with "N passed, N failed".
-check: deps all tests/unit $(REPLAYS)
+check: deps lint all tests/unit $(REPLAYS)
 	@sh tests/run.sh
 
 unit: tests/unit

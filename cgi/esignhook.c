@@ -364,13 +364,40 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 }
 
 /*
+ * As CGI, read and discard what is left of a body refused for its size
+ * before replying: Apache's mod_cgid drops the reply of a CGI that
+ * exits with its stdin unread ("Empty reply from server"), and the
+ * sender would not even see the 413.  Bounded, so a sender cannot keep
+ * the process reading.
+ */
+#define DRAIN_MAX (1024 * 1024)
+
+static void
+drain_body(const struct eh_request *req, eh_read_fn rd, void *rctx)
+{
+	char buf[8192];
+	size_t total = 0;
+	long n;
+
+	if (req->body_state != EH_BODY_OVER &&
+	    req->body_state != EH_BODY_UNREAD)
+		return;
+	while (total < DRAIN_MAX) {
+		n = rd(rctx, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
+/*
  * Read the body (POST only), serve, reply, log.  The reply buffer
  * and the body are this function's; the decision is freed here.
  */
 static void
 serve_one(struct eh_outcome *out, struct eh_request *req,
     const struct eh_config *cfg, struct eh_spool *sp,
-    const struct logger *lg, eh_read_fn rd, void *rctx,
+    const struct logger *lg, eh_read_fn rd, void *rctx, int drain,
     int (*reply)(void *, const char *, size_t), void *wctx,
     const struct timespec *t0)
 {
@@ -382,6 +409,8 @@ serve_one(struct eh_outcome *out, struct eh_request *req,
 	    eh_read_body(req, &body, cfg->max_body, rd, rctx) != EH_OK)
 		req->body_state = EH_BODY_IOERR;
 	eh_serve(&d, out, req, cfg, sp);
+	if (drain)
+		drain_body(req, rd, rctx);
 	n = format_reply(wire, sizeof(wire), &d.resp);
 	if (n == 0 || reply(wctx, wire, n) != 0) {
 		/* Stored or not, the sender did not hear it: say so. */
@@ -426,7 +455,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 		}
 	}
 	request_from(&req, env_lookup, NULL);
-	serve_one(&out, &req, cfg, &sp, lg, fd_read, &in, stdout_reply, NULL,
+	serve_one(&out, &req, cfg, &sp, lg, fd_read, &in, 1, stdout_reply, NULL,
 	    &t0);
 	eh_spool_close(&sp);
 	return 0;
@@ -542,7 +571,7 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 	 * the first request, so a per-request value changes nothing. */
 	if (!eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
-		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r,
+		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r, 0,
 		    fcgi_reply, r, &t0);
 		want_restart(srv, &out);
 		return;
@@ -554,7 +583,7 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 		return;
 	}
 	request_from(&req, fcgi_lookup, r);
-	serve_one(&out, &req, &local, sp, &srv->lg, fcgi_read, r, fcgi_reply,
+	serve_one(&out, &req, &local, sp, &srv->lg, fcgi_read, r, 0, fcgi_reply,
 	    r, &t0);
 	/* Only the process's own spool is the sandbox's; not an override. */
 	if (local.spool != NULL && srv->cfg->spool != NULL &&

@@ -123,7 +123,7 @@ errno_by_name(const char *s)
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (strcmp(s, tab[i].name) == 0)
 			return tab[i].e;
-	return atoi(s);
+	return (int)strtol(s, NULL, 10);
 }
 
 static void
@@ -145,7 +145,8 @@ init(void)
 	f = getenv("FAULT");
 	d = getenv("FAULT_DIR");
 	if (f != NULL && d != NULL && strlen(f) < sizeof(buf) &&
-	    (colon = strchr(strcpy(buf, f), ':')) != NULL) {
+	    snprintf(buf, sizeof(buf), "%s", f) >= 0 &&
+	    (colon = strchr(buf, ':')) != NULL) {
 		*colon = '\0';
 		fault_errno = errno_by_name(colon + 1);
 		if (strcmp(buf, "write") == 0)
@@ -172,12 +173,14 @@ init(void)
 			slash = strrchr(parent, '/');
 			if (slash != NULL && slash != parent) {
 				*slash = '\0';
-				if (realpath(parent, fault_dir) != NULL &&
-				    strlen(fault_dir) + strlen(slash + 1) + 2 <
-				    sizeof(fault_dir)) {
-					strcat(fault_dir, "/");
-					strcat(fault_dir, slash + 1);
-				} else
+				char real[PATH_MAX];
+
+				if (realpath(parent, real) != NULL &&
+				    strlen(real) + strlen(slash + 1) + 2 <
+				    sizeof(fault_dir))
+					snprintf(fault_dir, sizeof(fault_dir),
+					    "%s/%s", real, slash + 1);
+				else
 					snprintf(fault_dir, sizeof(fault_dir),
 					    "%s", d);
 			} else
@@ -198,9 +201,9 @@ init(void)
 	if (fault_match != NULL && *fault_match == '\0')
 		fault_match = NULL;
 	if ((v = getenv("FAULT_AFTER")) != NULL)
-		fault_after = atol(v);
+		fault_after = strtol(v, NULL, 10);
 	if ((v = getenv("FAULT_COUNT")) != NULL && *v != '\0')
-		fault_count = atol(v);
+		fault_count = strtol(v, NULL, 10);
 	lp = getenv("FAULT_LOG");
 	if (lp != NULL && *lp != '\0' && fault_op != OP_NONE)
 		log_fd = (int)syscall(SYS_openat, AT_FDCWD, lp,
