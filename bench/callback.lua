@@ -4,6 +4,8 @@
 local kind = os.getenv("KIND") or "onespan"
 local path = os.getenv("URLPATH") or "/esignhook/onespan"
 local key = os.getenv("KEY") or ""
+-- Distinct across runs too: OneSpan events seen before are deduplicated.
+local nonce = os.getenv("NONCE") or "0"
 local counter = 0
 tid = 1 -- set per thread by setup()
 local threads = {}
@@ -16,7 +18,7 @@ end
 
 function request()
   counter = counter + 1
-  local n = tostring(tid) .. string.format("%09d", counter)
+  local n = nonce .. tostring(tid) .. string.format("%09d", counter)
   if kind == "onespan" then
     local body = '{"@class":"com.silanis.esl.packages.event.ESLProcessEvent",' ..
       '"name":"PACKAGE_COMPLETE","sessionUser":"e00696ec-d6f5-4feb-89c5-a5ce002a6c66",' ..

@@ -116,6 +116,7 @@ static const int allowed[] = {
 	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(openat), SCMP_SYS(open),
 	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(renameat),
 	SCMP_SYS(renameat2), SCMP_SYS(rename), SCMP_SYS(unlinkat),
+	SCMP_SYS(symlinkat), SCMP_SYS(readlinkat), /* seen/ markers */
 	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(getdents64),
 	SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(mmap),
 	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),

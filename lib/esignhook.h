@@ -250,6 +250,7 @@ struct eh_spool {
 	struct timespec count_at;
 	int counted;
 	char host[33];               /* this host, for tmp/ names */
+	long pid;                    /* this process, for tmp/ names */
 	int sys_errno;               /* errno of the last failure, for logs */
 	const char *sys_op;          /* which operation failed (static) */
 };

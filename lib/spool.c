@@ -28,6 +28,7 @@
 
 /* How stale the cached count of new/ may be before it is read again. */
 #define COUNT_MAX_AGE_NS 1000000000L
+#define COUNT_FAR_AGE_NS (30 * 1000000000LL)
 
 static enum eh_err
 fail(struct eh_spool *sp, const char *op)
@@ -116,6 +117,7 @@ eh_spool_open(struct eh_spool *sp, const char *path)
 	if (sp->path == NULL)
 		return EH_ERR_NOMEM;
 	host_tag(sp->host, sizeof(sp->host));
+	sp->pid = getpid();
 	/* Only the spool itself is created: a missing parent is a typo. */
 	if (mkdir(path, 0700) == 0) {
 		/* The new directory's entry must outlive a crash too. */
@@ -155,9 +157,10 @@ eh_spool_alive(const struct eh_spool *sp)
 {
 	struct stat st;
 
-	/* A removed directory stays open but has no links. */
+	/* A removed directory stays open but has no links.  tmp/ and new/
+	 * are the two a delivery writes to (rm -rf of the spool takes
+	 * them too). */
 	return sp->dirfd >= 0 &&
-	    fstat(sp->dirfd, &st) == 0 && st.st_nlink > 0 &&
 	    fstat(sp->tmpfd, &st) == 0 && st.st_nlink > 0 &&
 	    fstat(sp->newfd, &st) == 0 && st.st_nlink > 0;
 }
@@ -304,10 +307,14 @@ eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
 	}
 	if (cfg->max_events == 0)
 		return EH_OK;
-	/* Reading new/ costs O(events): once a second per handle is enough
-	 * for a backstop against a consumer that has stopped. */
+	/* Reading new/ costs O(events): a backstop against a consumer that
+	 * has stopped needs it once a second near the limit, and far from
+	 * it (under half, counting this handle's own deliveries since)
+	 * every half minute. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!sp->counted || ns_since(&sp->count_at, &now) > COUNT_MAX_AGE_NS) {
+	if (!sp->counted || ns_since(&sp->count_at, &now) >
+	    (sp->count < cfg->max_events / 2 ? COUNT_FAR_AGE_NS :
+	    COUNT_MAX_AGE_NS)) {
 		err = eh_spool_count(sp, &sp->count);
 		if (err != EH_OK)
 			return err;
@@ -322,33 +329,36 @@ eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
 	return EH_OK;
 }
 
+/*
+ * The marker of an accepted OneSpan event is a symbolic link
+ * seen/<dedupe_key> -> <id>: one system call to make, and its short
+ * target lives in the inode (no data block), where a regular file with
+ * the id in it took three calls and a block per event.
+ */
+
 /* Whether a OneSpan event with this key was accepted; fills id if so. */
 static int
 seen(struct eh_spool *sp, const char *key, char id[EH_ID_LEN + 1])
 {
 	ssize_t n;
-	int fd;
 
-	fd = openat(sp->seenfd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	n = read(fd, id, EH_ID_LEN);
-	close(fd);
-	id[n > 0 ? n : 0] = '\0';
-	return 1;
+	n = readlinkat(sp->seenfd, key, id, EH_ID_LEN);
+	if (n >= 0) {
+		id[n] = '\0';
+		return 1;
+	}
+	id[0] = '\0';
+	/* EINVAL: there, but a regular file (an older marker): seen.  Any
+	 * other error: store again; a duplicate is allowed, a loss is not. */
+	return errno == EINVAL;
 }
 
+/* A marker that cannot be made costs at most a duplicate later. */
 static void
 mark_seen(struct eh_spool *sp, const char *key, const char *id)
 {
-	int fd;
-
-	fd = openat(sp->seenfd, key,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	if (symlinkat(id, sp->seenfd, key) != 0)
 		return;
-	(void)eh_write_all(fd, id, strlen(id));
-	close(fd);
 }
 
 /* A time after every id this handle made, so ids sort in order. */
@@ -398,7 +408,7 @@ eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
 	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
 	/* The writer's host and pid in the tmp/ name let start-up remove
 	 * what a killed worker left behind (eh_spool_clean_tmp). */
-	snprintf(tmp, sizeof(tmp), "%s.%s.%ld", id, sp->host, (long)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.%s.%ld", id, sp->host, (long)sp->pid);
 
 	fd = openat(sp->tmpfd, tmp,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -462,7 +472,7 @@ eh_spool_probe(struct eh_spool *sp)
 	 * Named like a tmp/ file (one per thread), so a probe left by a
 	 * killed worker is cleaned like any. */
 	snprintf(name, sizeof(name), "probe-%ld.%s.%ld", (long)gettid(),
-	    sp->host, (long)getpid());
+	    sp->host, (long)sp->pid);
 	fd = openat(sp->tmpfd, name,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
