@@ -442,6 +442,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	eh_spool_init(&sp);
+	sp.count_sample = 16;
 	if (cfg->sandbox) {
 		/* The spool must exist before Landlock can name it; a failure
 		 * here is the request's 503 later, with its cause. */

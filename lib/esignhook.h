@@ -249,6 +249,8 @@ struct eh_spool {
 	unsigned long count;         /* events in new/ at count_at */
 	struct timespec count_at;
 	int counted;
+	unsigned count_sample;       /* count on 1 in N admits (0: always);
+	                              * for CGI, where nothing is cached */
 	char host[33];               /* this host, for tmp/ names */
 	long pid;                    /* this process, for tmp/ names */
 	int sys_errno;               /* errno of the last failure, for logs */

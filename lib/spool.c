@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "esignhook.h"
 #include "extern.h"
 
@@ -29,6 +31,8 @@
 /* How stale the cached count of new/ may be before it is read again. */
 #define COUNT_MAX_AGE_NS 1000000000L
 #define COUNT_FAR_AGE_NS (30 * 1000000000LL)
+/* Under this limit a count is cheap enough for every CGI request. */
+#define COUNT_EXACT_MAX 1000
 
 static enum eh_err
 fail(struct eh_spool *sp, const char *op)
@@ -182,10 +186,11 @@ eh_spool_close(struct eh_spool *sp)
 
 /*
  * Call fn(ctx, dirfd, name) for each entry of the directory at fd that
- * is not a dot-file.  Uses its own descriptor, so fd's offset is kept.
+ * is not a dot-file, until fn returns non-zero.  Uses its own
+ * descriptor, so fd's offset is kept.
  */
 static int
-each_entry(int fd, void (*fn)(void *, int, const char *), void *ctx)
+each_entry(int fd, int (*fn)(void *, int, const char *), void *ctx)
 {
 	DIR *d;
 	struct dirent *de;
@@ -203,28 +208,44 @@ each_entry(int fd, void (*fn)(void *, int, const char *), void *ctx)
 		de = readdir(d);
 		if (de == NULL)
 			break;
-		if (de->d_name[0] != '.')
-			fn(ctx, dfd, de->d_name);
+		if (de->d_name[0] != '.' && fn(ctx, dfd, de->d_name) != 0)
+			break;
 	}
 	closedir(d);
 	return 0;
 }
 
-static void
+struct count_ctx {
+	unsigned long n, upto;
+};
+
+static int
 count_one(void *ctx, int dfd, const char *name)
 {
+	struct count_ctx *c = ctx;
+
 	(void)dfd;
 	(void)name;
-	(*(unsigned long *)ctx)++;
+	return ++c->n >= c->upto;
+}
+
+/* Count new/, stopping at upto (a limit needs no more). */
+static enum eh_err
+count_upto(struct eh_spool *sp, unsigned long upto, unsigned long *n)
+{
+	struct count_ctx c = { 0, upto };
+
+	*n = 0;
+	if (each_entry(sp->newfd, count_one, &c) != 0)
+		return fail(sp, "read new/");
+	*n = c.n;
+	return EH_OK;
 }
 
 enum eh_err
 eh_spool_count(struct eh_spool *sp, unsigned long *n)
 {
-	*n = 0;
-	if (each_entry(sp->newfd, count_one, n) != 0)
-		return fail(sp, "read new/");
-	return EH_OK;
+	return count_upto(sp, (unsigned long)-1, n);
 }
 
 struct clean_ctx {
@@ -259,17 +280,18 @@ writer_dead(const char *name, const char *host)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static void
+static int
 clean_one(void *ctx, int dfd, const char *name)
 {
 	struct clean_ctx *c = ctx;
 	struct stat st;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return;
+		return 0;
 	if ((st.st_mtime < c->before || writer_dead(name, c->host)) &&
 	    unlinkat(dfd, name, 0) == 0)
 		c->removed++;
+	return 0;
 }
 
 unsigned long
@@ -291,8 +313,8 @@ ns_since(const struct timespec *a, const struct timespec *b)
 	    (b->tv_nsec - a->tv_nsec);
 }
 
-enum eh_err
-eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
+static enum eh_err
+admit(struct eh_spool *sp, const struct eh_config *cfg, int sample)
 {
 	struct statvfs vfs;
 	struct timespec now;
@@ -312,10 +334,18 @@ eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
 	 * it (under half, counting this handle's own deliveries since)
 	 * every half minute. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* A CGI process has no count from before: under a large limit it
+	 * counts on a random one in count_sample of its deliveries (a
+	 * backstop may overshoot by a few events; reading a big backlog on
+	 * every request may not).  The health check always counts. */
+	if (sample && !sp->counted && sp->count_sample > 1 &&
+	    cfg->max_events > COUNT_EXACT_MAX &&
+	    randombytes_uniform(sp->count_sample) != 0)
+		return EH_OK;
 	if (!sp->counted || ns_since(&sp->count_at, &now) >
 	    (sp->count < cfg->max_events / 2 ? COUNT_FAR_AGE_NS :
 	    COUNT_MAX_AGE_NS)) {
-		err = eh_spool_count(sp, &sp->count);
+		err = count_upto(sp, cfg->max_events, &sp->count);
 		if (err != EH_OK)
 			return err;
 		sp->count_at = now;
@@ -485,6 +515,12 @@ eh_spool_probe(struct eh_spool *sp)
 	return err;
 }
 
+enum eh_err
+eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg)
+{
+	return admit(sp, cfg, 1);
+}
+
 /*
  * Not cached: a health check that says 200 for a second after the disk
  * filled is worse than the small write it costs (no fsync: page cache).
@@ -494,7 +530,7 @@ eh_spool_health(struct eh_spool *sp, const struct eh_config *cfg)
 {
 	enum eh_err err;
 
-	err = eh_spool_admit(sp, cfg);
+	err = admit(sp, cfg, 0);
 	if (err == EH_OK)
 		err = eh_spool_probe(sp);
 	return err;
