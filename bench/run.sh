@@ -154,6 +154,10 @@ measure() {
 	if [ "$DRAIN" = 1 ] && [ "$4" != - ]; then
 		find "$4" -maxdepth 1 -type f -delete 2>/dev/null || true
 	fi
+	# Let the previous slice's (and the drain's) writeback finish, so
+	# that it is not billed to this configuration.
+	sync
+	sleep 1
 	before=$(count "$4")
 	[ "$1" = flask ] && before=$(wc -l <"$W/flask-events.jsonl" 2>/dev/null || echo 0)
 	c0=0
