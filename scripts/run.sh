@@ -74,7 +74,7 @@ SPOOL=$(sed -n 's/^ESIGNHOOK_SPOOL=//p' "$CONF" | tail -n 1)
 export ESIGNHOOK_CONFIG="$CONF"
 "$BIN" check-config >"$RUN/check-config.out" 2>&1 || {
 	cat "$RUN/check-config.out" >&2
-	die "esignhook check-config failed (edit or delete $CONF)"
+	die "esignhook check-config failed: the error: lines above say why (configuration: $CONF, events: $SPOOL)"
 }
 
 # ---- nginx configuration: the shipped files, local paths ----
