@@ -825,8 +825,9 @@ check_config(const struct eh_config *cfg)
 	}
 	err = eh_spool_probe(&sp);
 	if (err != EH_OK) {
-		printf("error: spool %s: cannot create files in tmp/: %s\n",
-		    cfg->spool, strerror(sp.sys_errno));
+		printf("error: spool %s: cannot write a file in tmp/ (%s): "
+		    "%s\n", cfg->spool, sp.sys_op != NULL ? sp.sys_op : "?",
+		    strerror(sp.sys_errno));
 		bad = 1;
 	}
 	err = eh_spool_admit(&sp, cfg);
