@@ -20,44 +20,17 @@ E2E_MODE=fcgi
 . "$(dirname "$0")/e2e-lib.sh"
 e2e_setup
 
-LOAD=$E2E_ROOT/tests/fcgi-load.py
 CLIENTS=8
 PER_CLIENT=1000
 WORKERS=4
 TOTAL=$((CLIENTS * PER_CLIENT))
 SPOOL=$T/spool
-mkdir "$T/wlogs"
 
-now_ms() {
-	"$PY" -c 'import time; print(int(time.time() * 1000))'
-}
 
-# One value from the check's "stat NAME VALUE" lines.
-st() {
-	sed -n "s/^stat $1 //p" "$T/check.out"
-}
 
 # ---- workers ----
 chk_reset
-IFS=$NL
-set -f
-# shellcheck disable=SC2046
-env -i PATH=/usr/bin:/bin $(base_config ESIGNHOOK_THREADS=1) \
-    "$PY" "$LOAD" supervise "$T/conc.sock" "$WORKERS" "$T/wlogs" \
-    "$T/stats.json" --max-seconds 110 -- "$BIN" \
-    >"$T/supervise.out" 2>&1 &
-SUP=$!
-IFS=' 	
-'
-set +f
-E2E_PIDS="$E2E_PIDS $SUP"
-i=0
-while [ ! -e "$T/wlogs/ready" ] && [ "$i" -lt 400 ]; do
-	kill -0 "$SUP" 2>/dev/null || break
-	sleep 0.025
-	i=$((i + 1))
-done
-[ -e "$T/wlogs/ready" ] || chk_fail "workers not ready: $(cat "$T/supervise.out" "$T"/wlogs/*.log 2>/dev/null | head -n 5)"
+supervise_start "$T/conc.sock" 1 --max-seconds 110
 n=$(grep -l 'FastCGI ready: 1 threads' "$T"/wlogs/*.log 2>/dev/null | wc -l | tr -d ' ')
 chk_eq "workers logging 'FastCGI ready: 1 threads'" "$WORKERS" "$n"
 chk_done "concurrency: $WORKERS worker processes, ESIGNHOOK_THREADS=1, one shared socket, all ready"
@@ -79,15 +52,8 @@ ms=$((t1 - t0))
 
 # ---- stop ----
 chk_reset
-kill -TERM "$SUP" 2>/dev/null
-wait "$SUP"
-rc=$?
-rest=
-for p in $E2E_PIDS; do
-	[ "$p" = "$SUP" ] || rest="$rest $p"
-done
-E2E_PIDS=$rest
-chk_eq "supervisor exit status" 0 "$rc"
+supervise_stop
+chk_eq "supervisor exit status" 0 "$SUP_RC"
 if [ -s "$T/stats.json" ]; then
 	out=$("$PY" -c '
 import json, sys

@@ -26,21 +26,13 @@ E2E_MODE=fcgi
 . "$(dirname "$0")/e2e-lib.sh"
 e2e_setup
 
-LOAD=$E2E_ROOT/tests/fcgi-load.py
 CLIENTS=6
 PER_CLIENT=1500
 WORKERS=3
 TOTAL=$((CLIENTS * PER_CLIENT))
 SPOOL=$T/spool
-mkdir "$T/wlogs"
 
-now_ms() {
-	"$PY" -c 'import time; print(int(time.time() * 1000))'
-}
 
-st() {
-	sed -n "s/^stat $1 //p" "$T/check.out"
-}
 
 # stats.json field $1 (a number), or empty.
 stat_json() {
@@ -50,25 +42,7 @@ stat_json() {
 
 # ---- workers and the killer ----
 chk_reset
-IFS=$NL
-set -f
-# shellcheck disable=SC2046
-env -i PATH=/usr/bin:/bin $(base_config ESIGNHOOK_THREADS=2) \
-    "$PY" "$LOAD" supervise "$T/crash.sock" "$WORKERS" "$T/wlogs" \
-    "$T/stats.json" --kill-min 50 --kill-max 200 --max-seconds 100 \
-    -- "$BIN" >"$T/supervise.out" 2>&1 &
-SUP=$!
-IFS=' 	
-'
-set +f
-E2E_PIDS="$E2E_PIDS $SUP"
-i=0
-while [ ! -e "$T/wlogs/ready" ] && [ "$i" -lt 400 ]; do
-	kill -0 "$SUP" 2>/dev/null || break
-	sleep 0.025
-	i=$((i + 1))
-done
-[ -e "$T/wlogs/ready" ] || chk_fail "workers not ready: $(cat "$T/supervise.out" "$T"/wlogs/*.log 2>/dev/null | head -n 5)"
+supervise_start "$T/crash.sock" 2 --kill-min 50 --kill-max 200 --max-seconds 100
 chk_done "crash: $WORKERS worker processes (2 threads each) on one socket, ready; killer armed"
 
 # ---- load under kill -9 ----
@@ -91,15 +65,8 @@ chk_done "crash: $CLIENTS clients x $PER_CLIENT requests sent while workers are 
 # ---- stop: no more kills, SIGTERM ----
 chk_reset
 : >"$T/wlogs/nokill"
-kill -TERM "$SUP" 2>/dev/null
-wait "$SUP"
-rc=$?
-rest=
-for p in $E2E_PIDS; do
-	[ "$p" = "$SUP" ] || rest="$rest $p"
-done
-E2E_PIDS=$rest
-chk_eq "supervisor exit status" 0 "$rc"
+supervise_stop
+chk_eq "supervisor exit status" 0 "$SUP_RC"
 if [ -s "$T/stats.json" ]; then
 	out=$("$PY" -c '
 import json, sys

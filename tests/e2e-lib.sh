@@ -104,6 +104,63 @@ e2e_cleanup() {
 	fi
 }
 
+# ---- FastCGI load (tests/fcgi-load.py): e2e-crash, e2e-concurrency ----
+
+LOAD=$E2E_ROOT/tests/fcgi-load.py
+
+now_ms() {
+	"$PY" -c 'import time; print(int(time.time() * 1000))'
+}
+
+# st NAME: one value from the load check's "stat NAME VALUE" lines.
+st() {
+	sed -n "s/^stat $1 //p" "$T/check.out"
+}
+
+# supervise_start SOCKET THREADS [supervise options]: fcgi-load.py's
+# supervisor runs $WORKERS workers of $BIN (ESIGNHOOK_THREADS=THREADS,
+# the base configuration) on one listening SOCKET, logs in $T/wlogs,
+# stats in $T/stats.json; sets SUP, and fails the check unless all are
+# ready.
+# shellcheck disable=SC2046
+supervise_start() {
+	ss_sock=$1
+	ss_threads=$2
+	shift 2
+	mkdir -p "$T/wlogs"
+	IFS=$NL
+	set -f
+	env -i PATH=/usr/bin:/bin $(base_config "ESIGNHOOK_THREADS=$ss_threads") \
+	    "$PY" "$LOAD" supervise "$ss_sock" "$WORKERS" "$T/wlogs" \
+	    "$T/stats.json" "$@" -- "$BIN" >"$T/supervise.out" 2>&1 &
+	SUP=$!
+	IFS=' 	
+'
+	set +f
+	E2E_PIDS="$E2E_PIDS $SUP"
+	ss_i=0
+	while [ ! -e "$T/wlogs/ready" ] && [ "$ss_i" -lt 400 ]; do
+		kill -0 "$SUP" 2>/dev/null || break
+		sleep 0.025
+		ss_i=$((ss_i + 1))
+	done
+	[ -e "$T/wlogs/ready" ] || chk_fail "workers not ready: $(cat "$T/supervise.out" "$T"/wlogs/*.log 2>/dev/null | head -n 5)"
+}
+
+# supervise_stop: SIGTERM to the supervisor (it stops its workers);
+# SUP_RC gets its exit status.
+supervise_stop() {
+	kill -TERM "$SUP" 2>/dev/null
+	wait "$SUP"
+	SUP_RC=$?
+	ss_rest=
+	for ss_p in $E2E_PIDS; do
+		[ "$ss_p" = "$SUP" ] || ss_rest="$ss_rest $ss_p"
+	done
+	E2E_PIDS=$ss_rest
+}
+
+
 # Stop every process this suite started (by pid, never by name).
 e2e_stop_all() {
 	for e2e_p in $E2E_PIDS; do
