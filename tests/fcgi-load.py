@@ -68,16 +68,21 @@ def _length(n):
     return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
 
 
-def fcgi_request(path, params, body, timeout):
-    """One responder request.  Returns (stdout bytes, complete, error)."""
+def fcgi_request(path, params, body, timeout, split=None, between=None):
+    """One responder request.  Returns (stdout bytes, complete, error).
+    With split, the first split bytes of the body are sent, between()
+    is called, then the rest (a signal in mid-request, say)."""
     enc = b""
     for k, v in params.items():
         k, v = k.encode(), v.encode()
         enc += _length(len(k)) + _length(len(v)) + k + v
+    head, rest = (body, b"") if split is None else (body[:split], body[split:])
     msg = _record(FCGI_BEGIN, struct.pack(">HB5x", 1, 0))
     msg += _record(FCGI_PARAMS, enc) + _record(FCGI_PARAMS, b"")
-    msg += (_record(FCGI_STDIN, body) if body else b"")
-    msg += _record(FCGI_STDIN, b"")
+    msg += (_record(FCGI_STDIN, head) if head else b"")
+    tail = (_record(FCGI_STDIN, rest) if rest else b"") + _record(FCGI_STDIN, b"")
+    if split is None:
+        msg, tail = msg + tail, b""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     out, buf, err = b"", b"", ""
@@ -85,6 +90,9 @@ def fcgi_request(path, params, body, timeout):
         s.connect(path)
         try:
             s.sendall(msg)
+            if tail:
+                between()
+                s.sendall(tail)
         except OSError as e:
             err = "send: " + (e.strerror or str(e))
         while True:

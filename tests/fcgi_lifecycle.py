@@ -9,12 +9,15 @@ FastCGI client (so a body can be cut in two around a signal).
 3. Started with fds 1 and 2 closed: serves, every record parses and no
    log text lands in a spool file.
 Prints ok/not ok lines and "lifecycle: N passed, N failed"."""
-import json, os, resource, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import importlib.util, json, os, resource, shutil, signal, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("ESIGNHOOK_BIN", "cgi/esignhook")
 if not BIN.startswith("/"):
     BIN = os.path.join(ROOT, BIN)
+_spec = importlib.util.spec_from_file_location("fcgi_load", os.path.join(ROOT, "tests/fcgi-load.py"))
+LOAD = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(LOAD)
 BODY = open(os.path.join(ROOT, "tests/data/onespan/package-complete.json"), "rb").read()
 KEY = "lifecycle-key-0123456789"
 passed = failed = 0
@@ -28,20 +31,6 @@ def check(name, ok, why=""):
     else:
         failed += 1
         print("not ok - %s: %s" % (name, why))
-
-
-def rec(t, content):
-    out = b""
-    while True:
-        chunk, content = content[:65535], content[65535:]
-        out += struct.pack(">BBHHBB", 1, t, 1, len(chunk), 0, 0) + chunk
-        if not content:
-            return out
-
-
-def nv(k, v):
-    ln = lambda x: bytes([len(x)]) if len(x) < 128 else struct.pack(">I", len(x) | 0x80000000)
-    return ln(k) + ln(v) + k + v
 
 
 def start(tmp, env_extra, limits=None, close12=False):
@@ -84,40 +73,13 @@ def wait_ready(tmp, p, what="FastCGI ready"):
 
 
 def request(sock, body, split=None, between=None, params=None):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(sock)
-    s.settimeout(10)
-    s.sendall(rec(1, struct.pack(">HB5x", 1, 0)))
+    """A OneSpan POST through tests/fcgi-load.py's client; its stdout."""
     pr = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/esignhook/onespan",
           "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
           "HTTP_AUTHORIZATION": "Basic " + KEY}
     pr.update(params or {})
-    s.sendall(rec(4, b"".join(nv(k.encode(), v.encode()) for k, v in pr.items())) + rec(4, b""))
-    if split is None:
-        s.sendall(rec(5, body) + rec(5, b""))
-    else:
-        s.sendall(rec(5, body[:split]))
-        between()
-        try:
-            s.sendall(rec(5, body[split:]) + rec(5, b""))
-        except OSError:
-            pass  # the worker gave up on the request: the reply says how
-    out = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-    except OSError:
-        pass
-    res, i = b"", 0
-    while i + 8 <= len(out):
-        _, t, _, cl, pl, _ = struct.unpack(">BBHHBB", out[i:i + 8])
-        if t == 6:
-            res += out[i + 8:i + 8 + cl]
-        i += 8 + cl + pl
-    return res
+    out, _, _ = LOAD.fcgi_request(sock, pr, body, 10, split=split, between=between)
+    return out
 
 
 def wait(p, timeout):
