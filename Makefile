@@ -33,7 +33,7 @@ endif
 
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
-	lib/serve.c lib/log.c lib/util.c
+	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c
 TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \

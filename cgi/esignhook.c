@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +32,6 @@
 
 #define PROG "esignhook"
 #define EXIT_NOPERM 77  /* EX_NOPERM: root without ESIGNHOOK_ALLOW_ROOT */
-#define CONFIG_FILE_MAX (64 * 1024)
-#define LOG_LINE_MAX 1024
 
 static const char usage_text[] =
 "usage: esignhook [--help | --version | check-config]\n"
@@ -77,138 +74,15 @@ env_lookup(void *ctx, const char *key)
 	return getenv(key);
 }
 
-static int
-slurp(const char *path, char **buf, size_t *len)
-{
-	char *p;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	p = malloc(CONFIG_FILE_MAX + 1);
-	if (p == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (got <= CONFIG_FILE_MAX) {
-		n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (n < 0 || got > CONFIG_FILE_MAX) {
-		sodium_memzero(p, got);
-		free(p);
-		errno = n < 0 ? errno : EFBIG;
-		return -1;
-	}
-	*buf = p;
-	*len = got;
-	return 0;
-}
-
-/*
- * Defaults, then $ESIGNHOOK_CONFIG, then the environment.  On error,
- * writes a one-line message (never a value) to msg.
- */
+/* Defaults, then $ESIGNHOOK_CONFIG, then the environment. */
 static int
 load_config(struct eh_config *cfg, char *msg, size_t msgsz)
 {
-	struct eh_conffile cf;
-	const char *path, *badkey;
-	char *buf;
-	size_t len, line;
-	enum eh_err err;
-
-	eh_config_init(cfg);
-	path = getenv("ESIGNHOOK_CONFIG");
-	if (path != NULL && *path != '\0') {
-		if (slurp(path, &buf, &len) != 0) {
-			snprintf(msg, msgsz, "cannot read %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-		err = eh_conffile_parse(&cf, buf, len, &line);
-		sodium_memzero(buf, len);
-		free(buf);
-		if (err != EH_OK) {
-			snprintf(msg, msgsz, "%s:%zu: %s", path, line,
-			    err == EH_ERR_CONFIG ? "not KEY=value with a known "
-			    "ESIGNHOOK_ key given once" : eh_strerror(err));
-			return -1;
-		}
-		err = eh_config_apply(cfg, eh_conffile_lookup, &cf, &badkey);
-		eh_conffile_free(&cf);
-		if (err != EH_OK) {
-			snprintf(msg, msgsz, "%s: invalid value for %s", path,
-			    badkey != NULL ? badkey : "?");
-			return -1;
-		}
-	}
-	if (eh_config_apply(cfg, env_lookup, NULL, &badkey) != EH_OK) {
-		snprintf(msg, msgsz, "environment: invalid value for %s",
-		    badkey != NULL ? badkey : "?");
-		return -1;
-	}
-	return 0;
+	return eh_config_load(cfg, NULL, getenv("ESIGNHOOK_CONFIG"),
+	    env_lookup, NULL, msg, msgsz) == EH_OK ? 0 : -1;
 }
 
 /* ---- the log line ---- */
-
-/* strerror(3) is not thread-safe; glibc's descriptions are constants. */
-static const char *
-errstr(int e)
-{
-	const char *s = strerrordesc_np(e);
-
-	return s != NULL ? s : "unknown error";
-}
-
-struct logger {
-	enum eh_log_target target;
-};
-
-static void
-log_emit(const struct logger *lg, int prio, const char *line)
-{
-	char buf[LOG_LINE_MAX + 2];
-	size_t n;
-
-	if (lg->target == EH_LOG_SYSLOG) {
-		syslog(prio, "%s", line);
-		return;
-	}
-	/* One write(2) per line, so lines from threads never interleave. */
-	n = strlen(line);
-	memcpy(buf, line, n);
-	buf[n++] = '\n';
-	(void)!write(STDERR_FILENO, buf, n);
-}
-
-static void log_start(const struct logger *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-log_start(const struct logger *lg, int prio, const char *fmt, ...)
-{
-	char text[512], line[LOG_LINE_MAX];
-	size_t len = 0;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	line[0] = '\0';
-	eh_logfmt(line, sizeof(line), &len, "prog", PROG);
-	eh_logfmt(line, sizeof(line), &len, "level",
-	    prio <= LOG_ERR ? "error" : "info");
-	eh_logfmt(line, sizeof(line), &len, "msg", text);
-	log_emit(lg, prio, line);
-}
 
 static long
 elapsed_us(const struct timespec *t0)
@@ -221,11 +95,11 @@ elapsed_us(const struct timespec *t0)
 }
 
 static void
-log_request(const struct logger *lg, const struct eh_request *req,
+log_request(const struct eh_log *lg, const struct eh_request *req,
     const struct eh_decision *d, const struct eh_outcome *out,
     const struct timespec *t0)
 {
-	char line[LOG_LINE_MAX], num[32], ts[32], rid[65];
+	char line[EH_LOG_LINE_MAX], num[32], ts[32], rid[65];
 	struct timespec now;
 	struct tm tm;
 	size_t len = 0;
@@ -241,8 +115,7 @@ log_request(const struct logger *lg, const struct eh_request *req,
 		prio = LOG_WARNING;
 	line[0] = '\0';
 	eh_logfmt(line, sizeof(line), &len, "ts", ts);
-	eh_logfmt(line, sizeof(line), &len, "level", prio == LOG_ERR ?
-	    "error" : prio == LOG_WARNING ? "warn" : "info");
+	eh_logfmt(line, sizeof(line), &len, "level", eh_log_level(prio));
 	snprintf(num, sizeof(num), "%d", status);
 	eh_logfmt(line, sizeof(line), &len, "status", num);
 	eh_logfmt(line, sizeof(line), &len, "method", req->method);
@@ -270,9 +143,9 @@ log_request(const struct logger *lg, const struct eh_request *req,
 		eh_logfmt(line, sizeof(line), &len, "op", out->sys_op);
 		if (out->sys_errno != 0)
 			eh_logfmt(line, sizeof(line), &len, "errno",
-			    errstr(out->sys_errno));
+			    eh_errno_str(out->sys_errno));
 	}
-	log_emit(lg, prio, line);
+	eh_log_emit(lg, prio, line);
 }
 
 /* ---- the reply ---- */
@@ -398,7 +271,7 @@ drain_body(const struct eh_request *req, eh_read_fn rd, void *rctx)
 static void
 serve_one(struct eh_outcome *out, struct eh_request *req,
     const struct eh_config *cfg, struct eh_spool *sp,
-    const struct logger *lg, eh_read_fn rd, void *rctx, int drain,
+    const struct eh_log *lg, eh_read_fn rd, void *rctx, int drain,
     int (*reply)(void *, const char *, size_t), void *wctx,
     const struct timespec *t0)
 {
@@ -431,7 +304,7 @@ stdout_reply(void *ctx, const char *buf, size_t len)
 }
 
 static int
-run_cgi(const struct eh_config *cfg, const struct logger *lg)
+run_cgi(const struct eh_config *cfg, const struct eh_log *lg)
 {
 	struct eh_request req;
 	struct eh_outcome out;
@@ -450,7 +323,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 			(void)eh_spool_open(&sp, cfg->spool);
 		if (eh_sandbox_enter(sp.newfd >= 0 ? cfg->spool : NULL, 0,
 		    &landlocked, note, sizeof(note)) < 0) {
-			log_start(lg, LOG_ERR, "%s", note);
+			eh_log_msg(lg, LOG_ERR, "%s", note);
 			cgi_fail("sandbox failed");
 			eh_spool_close(&sp);
 			return 1;
@@ -467,7 +340,7 @@ run_cgi(const struct eh_config *cfg, const struct logger *lg)
 
 struct server {
 	const struct eh_config *cfg;
-	struct logger lg;
+	struct eh_log lg;
 	pthread_mutex_t accept_lock;
 	atomic_int stopping;
 	int sandboxed_spool;            /* Landlock names the spool's inode */
@@ -488,7 +361,7 @@ want_restart(struct server *srv, const struct eh_outcome *out)
 	    out->sys_op == NULL || strcmp(out->sys_op, "open spool") != 0 ||
 	    atomic_exchange(&srv->restart, 1) != 0)
 		return;
-	log_start(&srv->lg, LOG_ERR, "spool %s was removed: the sandbox "
+	eh_log_msg(&srv->lg, LOG_ERR, "spool %s was removed: the sandbox "
 	    "cannot follow a new one; exiting for a restart",
 	    srv->cfg->spool);
 	kill(getpid(), SIGTERM);
@@ -618,8 +491,8 @@ worker_main(void *arg)
 		if (rc < 0) {
 			/* EMFILE, ENOBUFS...: a thread that quietly ended here
 			 * would leave a process that accepts nothing. */
-			log_start(&srv->lg, LOG_ERR, "accept failed (%s); "
-			    "retrying in 1 s", errstr(-rc > 0 ? -rc : errno));
+			eh_log_msg(&srv->lg, LOG_ERR, "accept failed (%s); "
+			    "retrying in 1 s", eh_errno_str(-rc > 0 ? -rc : errno));
 			sleep(1);
 			continue;
 		}
@@ -647,7 +520,7 @@ out:
 #define FDS_SPARE 32
 
 static int
-fd_budget(unsigned threads, const struct logger *lg)
+fd_budget(unsigned threads, const struct eh_log *lg)
 {
 	struct rlimit rl;
 	rlim_t need = (rlim_t)threads * FDS_PER_THREAD + FDS_SPARE;
@@ -659,7 +532,7 @@ fd_budget(unsigned threads, const struct logger *lg)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		log_start(lg, LOG_ERR, "ESIGNHOOK_THREADS=%u needs about %lu "
+		eh_log_msg(lg, LOG_ERR, "ESIGNHOOK_THREADS=%u needs about %lu "
 		    "file descriptors; the limit is %lu (raise it, e.g. "
 		    "LimitNOFILE=, or use fewer threads)", threads,
 		    (unsigned long)need, (unsigned long)rl.rlim_cur);
@@ -675,7 +548,7 @@ wake(int sig)
 }
 
 static int
-run_fcgi(const struct eh_config *cfg, const struct logger *lg)
+run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 {
 	struct server srv;
 	struct worker *w;
@@ -693,7 +566,7 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	if (fd_budget(cfg->threads, lg) != 0)
 		return 1;
 	if (FCGX_Init() != 0) {
-		log_start(lg, LOG_ERR, "FCGX_Init failed");
+		eh_log_msg(lg, LOG_ERR, "FCGX_Init failed");
 		return 1;
 	}
 	/* Old tmp/ files are deliveries that died before their rename. */
@@ -703,23 +576,23 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 		unsigned long n = eh_spool_clean_tmp(&sp,
 		    EH_SPOOL_STALE_SECONDS);
 		if (n > 0)
-			log_start(lg, LOG_INFO, "removed %lu stale tmp/ files",
+			eh_log_msg(lg, LOG_INFO, "removed %lu stale tmp/ files",
 			    n);
 		eh_spool_close(&sp);
 	} else
-		log_start(lg, LOG_ERR, "spool %s cannot be opened: every "
+		eh_log_msg(lg, LOG_ERR, "spool %s cannot be opened: every "
 		    "event will get 503%s", cfg->spool ? cfg->spool : "(unset)",
 		    cfg->sandbox ? " until a restart (sandbox)" : "");
 	/* Before the threads: Landlock binds this thread and its children. */
 	if (cfg->sandbox) {
 		rc = eh_sandbox_enter(spool_ok ? cfg->spool : NULL, 1,
 		    &landlocked, note, sizeof(note));
-		log_start(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
+		eh_log_msg(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
 		if (rc < 0)
 			return 1;
 		srv.sandboxed_spool = spool_ok && landlocked;
 	} else
-		log_start(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
+		eh_log_msg(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
 	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
 	 * SIGTERM and SIGINT are taken by this thread alone. */
 	memset(&sa, 0, sizeof(sa));
@@ -737,11 +610,11 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 	for (i = 0; i < cfg->threads; i++) {
 		w[i].srv = &srv;
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
-			log_start(lg, LOG_ERR, "pthread_create failed");
+			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
 			return 1;
 		}
 	}
-	log_start(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld",
+	eh_log_msg(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld",
 	    cfg->threads, (long)getpid());
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;
@@ -762,11 +635,11 @@ run_fcgi(const struct eh_config *cfg, const struct logger *lg)
 		pthread_join(w[i].tid, NULL);
 	free(w);
 	if (atomic_load(&srv.restart)) {
-		log_start(lg, LOG_INFO, "stopped for a restart (exit %d)",
+		eh_log_msg(lg, LOG_INFO, "stopped for a restart (exit %d)",
 		    EXIT_RESTART);
 		return EXIT_RESTART;
 	}
-	log_start(lg, LOG_INFO, "stopped on signal %d", sig);
+	eh_log_msg(lg, LOG_INFO, "stopped on signal %d", sig);
 	return 0;
 }
 
@@ -807,7 +680,7 @@ check_config(const struct eh_config *cfg)
 	if (err != EH_OK) {
 		printf("error: spool %s: %s (%s: %s)\n", cfg->spool,
 		    eh_strerror(err), sp.sys_op ? sp.sys_op : "?",
-		    strerror(sp.sys_errno));
+		    eh_errno_str(sp.sys_errno));
 		return 1;
 	}
 	if (fstat(sp.dirfd, &st) == 0) {
@@ -827,7 +700,7 @@ check_config(const struct eh_config *cfg)
 	if (err != EH_OK) {
 		printf("error: spool %s: cannot write a file in tmp/ (%s): "
 		    "%s\n", cfg->spool, sp.sys_op != NULL ? sp.sys_op : "?",
-		    strerror(sp.sys_errno));
+		    eh_errno_str(sp.sys_errno));
 		bad = 1;
 	}
 	err = eh_spool_admit(&sp, cfg);
@@ -849,7 +722,7 @@ int
 main(int argc, char *argv[])
 {
 	struct eh_config cfg;
-	struct logger lg;
+	struct eh_log lg;
 	char msg[512];
 	int rc, cgi, fd;
 
@@ -897,9 +770,7 @@ main(int argc, char *argv[])
 		eh_config_free(&cfg);
 		return rc;
 	}
-	lg.target = cfg.log;
-	if (lg.target == EH_LOG_SYSLOG)
-		openlog(PROG, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	eh_log_init(&lg, PROG, cfg.log);
 
 	cgi = FCGX_IsCGI();
 	if (cgi && getenv("GATEWAY_INTERFACE") == NULL) {
@@ -911,7 +782,7 @@ main(int argc, char *argv[])
 	}
 	/* A parser bug as root is a root compromise: say no unless told. */
 	if (geteuid() == 0 && !cfg.allow_root) {
-		log_start(&lg, LOG_ERR, "refusing to serve as root: run as a "
+		eh_log_msg(&lg, LOG_ERR, "refusing to serve as root: run as a "
 		    "user of its own (systemd User=, spawn-fcgi -u, Apache's "
 		    "User), or set ESIGNHOOK_ALLOW_ROOT=1");
 		if (getenv("GATEWAY_INTERFACE") != NULL)

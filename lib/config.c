@@ -5,8 +5,11 @@
  * Secrets are hashed on arrival and their plaintext wiped.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -332,15 +335,22 @@ eh_config_any(eh_lookup_fn lookup, void *ctx)
 /* ---- the configuration file ---- */
 
 static int
-known_key(const char *k, size_t n)
+in_table(const char *const *keys, const char *k, size_t n)
 {
 	size_t i;
 
-	for (i = 0; eh_config_keys[i] != NULL; i++)
-		if (strlen(eh_config_keys[i]) == n &&
-		    memcmp(eh_config_keys[i], k, n) == 0)
+	for (i = 0; keys[i] != NULL; i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)
 			return 1;
 	return 0;
+}
+
+/* One file serves the receiver and the operator tool: both key sets. */
+static int
+known_key(const char *k, size_t n)
+{
+	return in_table(eh_config_keys, k, n) ||
+	    in_table(eh_ctl_config_keys, k, n);
 }
 
 enum eh_err
@@ -440,4 +450,107 @@ eh_conffile_free(struct eh_conffile *cf)
 	free(cf->key);
 	free(cf->value);
 	memset(cf, 0, sizeof(*cf));
+}
+
+/* ---- loading: the file, then the environment ---- */
+
+#define CONFIG_FILE_MAX (64 * 1024)
+
+/* Read all of path (at most CONFIG_FILE_MAX bytes) into *buf. */
+static int
+slurp(const char *path, char **buf, size_t *len)
+{
+	char *p;
+	ssize_t n = 0;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	p = malloc(CONFIG_FILE_MAX + 1);
+	if (p == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (got <= CONFIG_FILE_MAX) {
+		n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (n < 0 || got > CONFIG_FILE_MAX) {
+		int e = n < 0 ? errno : EFBIG;
+
+		sodium_memzero(p, got);
+		free(p);
+		errno = e;
+		return -1;
+	}
+	*buf = p;
+	*len = got;
+	return 0;
+}
+
+/* Apply one source to both configurations. */
+static enum eh_err
+apply_both(struct eh_config *cfg, struct eh_ctl_config *ctl,
+    eh_lookup_fn lookup, void *ctx, const char **badkey)
+{
+	enum eh_err err;
+
+	err = eh_config_apply(cfg, lookup, ctx, badkey);
+	if (err == EH_OK && ctl != NULL)
+		err = eh_ctl_config_apply(ctl, lookup, ctx, badkey);
+	return err;
+}
+
+enum eh_err
+eh_config_load(struct eh_config *cfg, struct eh_ctl_config *ctl,
+    const char *path, eh_lookup_fn env, void *envctx, char *msg,
+    size_t msgsz)
+{
+	struct eh_conffile cf;
+	const char *badkey;
+	char *buf;
+	size_t len, line;
+	enum eh_err err;
+
+	eh_config_init(cfg);
+	if (ctl != NULL)
+		eh_ctl_config_init(ctl);
+	msg[0] = '\0';
+	if (path != NULL && *path != '\0') {
+		if (slurp(path, &buf, &len) != 0) {
+			snprintf(msg, msgsz, "cannot read %s: %s", path,
+			    eh_errno_str(errno));
+			return EH_ERR_CONFIG;
+		}
+		err = eh_conffile_parse(&cf, buf, len, &line);
+		sodium_memzero(buf, len);
+		free(buf);
+		if (err != EH_OK) {
+			snprintf(msg, msgsz, "%s:%zu: %s", path, line,
+			    err == EH_ERR_CONFIG ? "not KEY=value with a known "
+			    "ESIGNHOOK_ key given once" : eh_strerror(err));
+			return err;
+		}
+		err = apply_both(cfg, ctl, eh_conffile_lookup, &cf, &badkey);
+		eh_conffile_free(&cf);
+		if (err != EH_OK) {
+			snprintf(msg, msgsz, "%s: invalid value for %s", path,
+			    badkey != NULL ? badkey : "?");
+			return err;
+		}
+	}
+	err = apply_both(cfg, ctl, env, envctx, &badkey);
+	if (err != EH_OK) {
+		snprintf(msg, msgsz, "environment: invalid value for %s",
+		    badkey != NULL ? badkey : "?");
+		return err;
+	}
+	return EH_OK;
 }

@@ -416,10 +416,279 @@ void eh_serve(struct eh_decision *d, struct eh_outcome *out,
 void eh_logfmt(char *buf, size_t cap, size_t *len, const char *key,
     const char *value);
 
+/*
+ * The logger every executable shares: one line per call, to stderr (one
+ * write(2), so threads never interleave) or syslog (facility daemon).
+ * prio is a syslog(3) priority (LOG_ERR, LOG_WARNING, LOG_INFO).
+ */
+#define EH_LOG_LINE_MAX 1024
+struct eh_log {
+	enum eh_log_target target;
+	const char *prog;           /* "esignhook", "esignhookctl" (static) */
+};
+void eh_log_init(struct eh_log *lg, const char *prog,
+    enum eh_log_target target);
+void eh_log_emit(const struct eh_log *lg, int prio, const char *line);
+/* "prog=... level=... msg=..." with msg formatted from fmt. */
+void eh_log_msg(const struct eh_log *lg, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "error", "warn" or "info" for prio. */
+const char *eh_log_level(int prio);
+
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
 
 /* Write all of buf[0..len) to fd, retrying on EINTR: 0, or -1 (errno). */
 int eh_write_all(int fd, const char *buf, size_t len);
+/* A thread-safe, constant description of errno value e. */
+const char *eh_errno_str(int e);
+
+/* ================================================================== */
+/* The operator tool (esignhookctl): configuration, queue, actions.   */
+/* ================================================================== */
+
+/*
+ * Its keys, read from the same file and environment as the receiver's
+ * (eh_config_load).  Durations are in milliseconds.  Strings are owned
+ * (NULL when unset); secrets are plaintext, wiped by eh_ctl_config_free.
+ */
+#define EH_SCHEDULE_MAX 32
+#define EH_DEFAULT_ONESPAN_API "https://apps.esignlive.com/api"
+
+struct eh_ctl_config {
+	int64_t keep_done_ms;           /* ESIGNHOOK_KEEP_DONE, 7d */
+	int64_t seen_keep_ms;           /* ESIGNHOOK_SEEN_KEEP, 30d */
+	int64_t schedule_ms[EH_SCHEDULE_MAX]; /* ESIGNHOOK_RETRY_SCHEDULE: */
+	size_t schedule_n;              /* waits before attempts 2, 3, ... */
+	char *exec;                     /* ESIGNHOOK_EXEC: sh -c command */
+	char *exec_events;              /* ESIGNHOOK_EXEC_EVENTS, NULL: "*" */
+	int64_t exec_timeout_ms;        /* ESIGNHOOK_EXEC_TIMEOUT, 60s */
+	char *forward_url;              /* ESIGNHOOK_FORWARD_URL */
+	char *forward_events;           /* ESIGNHOOK_FORWARD_EVENTS, NULL: "*" */
+	unsigned char forward_key[256]; /* ESIGNHOOK_FORWARD_SECRET, decoded */
+	size_t forward_key_len;         /* 0: no secret, no signature */
+	int64_t forward_timeout_ms;     /* ESIGNHOOK_FORWARD_TIMEOUT, 30s */
+	char *ca_file;                  /* ESIGNHOOK_CA_FILE: extra CA bundle */
+	char *download_dir;             /* ESIGNHOOK_DOWNLOAD_DIR */
+	char *download_events;          /* NULL: "PACKAGE_COMPLETE" */
+	int download_evidence;          /* ESIGNHOOK_DOWNLOAD_EVIDENCE */
+	char *onespan_api;              /* NULL: EH_DEFAULT_ONESPAN_API */
+	char *onespan_api_key;          /* ESIGNHOOK_ONESPAN_API_KEY */
+	char *onespan_client_id;        /* ESIGNHOOK_ONESPAN_CLIENT_ID */
+	char *onespan_client_secret;    /* ESIGNHOOK_ONESPAN_CLIENT_SECRET */
+	char *onespan_token_url;        /* NULL: origin of the API + /oauth2/token */
+	char *register_key;             /* first of ESIGNHOOK_ONESPAN_KEYS */
+};
+
+extern const char *const eh_ctl_config_keys[];
+void eh_ctl_config_init(struct eh_ctl_config *c);
+void eh_ctl_config_free(struct eh_ctl_config *c);
+/* As eh_config_apply, for the tool's keys. */
+enum eh_err eh_ctl_config_apply(struct eh_ctl_config *c, eh_lookup_fn lookup,
+    void *ctx, const char **badkey);
+/* "250ms", "30s", "5m", "1h", "7d"; a bare number is seconds. */
+enum eh_err eh_duration_parse(const char *s, int64_t *ms);
+/* Comma-separated durations into c->schedule_ms; "" is no retry. */
+enum eh_err eh_schedule_parse(struct eh_ctl_config *c, const char *s);
+/* Whether event is in list ("A,B" or "*"). */
+int eh_events_match(const char *list, const char *event);
+/* The OneSpan API base URL, without a trailing '/'. */
+const char *eh_ctl_onespan_api(const struct eh_ctl_config *c);
+
+/*
+ * Defaults, then the file at path (NULL or "": none), then env (the
+ * process environment), into cfg and, unless NULL, ctl.  On error, msg
+ * holds one line naming the file, line or key, never a value.
+ */
+enum eh_err eh_config_load(struct eh_config *cfg, struct eh_ctl_config *ctl,
+    const char *path, eh_lookup_fn env, void *envctx, char *msg,
+    size_t msgsz);
+
+/* ------------------------------------------------------------------ */
+/* The queue: folders beside tmp/ new/ seen/, and per-event state.     */
+
+enum eh_folder {
+	EH_F_NEW = 0,
+	EH_F_CUR,
+	EH_F_RETRY,
+	EH_F_DONE,
+	EH_F_FAILED,
+	EH_F__MAX
+};
+/* "new", "cur", ...; eh_folder_parse returns -1 for another name. */
+const char *eh_folder_name(enum eh_folder f);
+int eh_folder_parse(const char *name);
+
+/*
+ * An event's processing state, in <folder>/<id>.state beside its
+ * record (README, "The state file").  No file: all zero.
+ */
+#define EH_ERROR_MAX 256
+struct eh_qstate {
+	unsigned attempts;              /* attempts that failed so far */
+	int64_t next_at_ms;             /* Unix ms of the next attempt, 0: none */
+	char last_error[EH_ERROR_MAX];  /* "" when none */
+	unsigned actions_done;          /* bit i: eh_actions[i] succeeded */
+	int64_t updated_at_ms;
+};
+/* Parse / serialise a state file's bytes (JSON, one line). */
+enum eh_err eh_qstate_parse(struct eh_qstate *st, const char *buf,
+    size_t len);
+/* *out is malloc'd, ends in "\n". */
+enum eh_err eh_qstate_dump(const struct eh_qstate *st, char **out,
+    size_t *len);
+/* "2026-11-22T11:36:59Z" for ms since the epoch (buf >= 32 bytes). */
+void eh_rfc3339(char *buf, size_t bufsz, int64_t ms);
+/* Milliseconds since the epoch encoded in an event id, or -1. */
+int64_t eh_id_time_ms(const char *id);
+
+/* What one attempt came to. */
+enum eh_result {
+	EH_RES_OK = 0,                  /* every action done */
+	EH_RES_TEMP,                    /* try again later */
+	EH_RES_PERM                     /* give up now */
+};
+
+/*
+ * The queue's one decision, pure: after an attempt (attempts_before
+ * failed ones before it) ending in r at now_ms, where does the event go
+ * and when is its next attempt?  retry_after_ms (0: none) overrides the
+ * schedule's delay, capped at its longest; jitter (in [0.8, 1.2])
+ * scales the schedule's delay.
+ */
+struct eh_next {
+	enum eh_folder folder;          /* done, retry or failed */
+	int64_t next_at_ms;             /* retry only */
+	unsigned attempts;              /* the state's new count */
+};
+void eh_queue_next(struct eh_next *out, const struct eh_ctl_config *cfg,
+    unsigned attempts_before, enum eh_result r, int64_t now_ms,
+    int64_t retry_after_ms, double jitter);
+
+/* The spool's folders, open (created 0700 on first use). */
+struct eh_queue {
+	char *path;
+	int dirfd, tmpfd, seenfd;
+	int fd[EH_F__MAX];
+	int sys_errno;                  /* of the last failure */
+	const char *sys_op;
+};
+void eh_queue_init(struct eh_queue *q);
+enum eh_err eh_queue_open(struct eh_queue *q, const char *path);
+void eh_queue_close(struct eh_queue *q);
+
+/* The ids in folder f (names "<id>.json"), sorted; free with eh_ids_free. */
+enum eh_err eh_queue_ids(struct eh_queue *q, enum eh_folder f, char ***ids,
+    size_t *n);
+void eh_ids_free(char **ids, size_t n);
+/* Which folder holds id: EH_OK and *f, or EH_ERR_FIELD_MISSING. */
+enum eh_err eh_queue_find(struct eh_queue *q, const char *id,
+    enum eh_folder *f);
+/* id's state in folder f (zero when it has none). */
+enum eh_err eh_queue_state(struct eh_queue *q, enum eh_folder f,
+    const char *id, struct eh_qstate *st);
+/* id's record bytes in folder f; *buf malloc'd (NUL-terminated). */
+enum eh_err eh_queue_record(struct eh_queue *q, enum eh_folder f,
+    const char *id, char **buf, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* HTTP client (lib/http.c: the only module that uses libcurl).        */
+
+struct eh_http;
+/* A client; ca_file (NULL: system CAs only) adds a CA bundle. */
+int eh_http_new(struct eh_http **h, const char *ca_file);
+void eh_http_free(struct eh_http *h);
+
+struct eh_http_req {
+	const char *method;             /* "GET", "POST" */
+	const char *url;
+	const char *const *headers;     /* "Name: value", NULL-terminated */
+	const char *body;               /* POST body, or NULL */
+	size_t body_len;
+	int64_t timeout_ms;             /* the whole transfer */
+	int out_fd;                     /* >= 0: write the body here */
+	size_t max_body;                /* else: capture at most this much */
+};
+struct eh_http_resp {
+	long status;                    /* 0: no response */
+	int transport;                  /* no response: timeout, TLS, refused */
+	char error[EH_ERROR_MAX];       /* why, one line, no secret */
+	long retry_after_s;             /* Retry-After in seconds, -1: none */
+	char *body;                     /* captured body (owned) or NULL */
+	size_t body_len;
+	size_t written;                 /* bytes written to out_fd */
+};
+/* 0 when a response arrived (any status); -1 otherwise (resp->error). */
+int eh_http_do(struct eh_http *h, const struct eh_http_req *req,
+    struct eh_http_resp *resp);
+void eh_http_resp_free(struct eh_http_resp *resp);
+/* 2xx OK; 408, 425, 429, 3xx, 5xx TEMP; other 4xx PERM; 0 TEMP. */
+enum eh_result eh_http_classify(long status);
+
+/* ------------------------------------------------------------------ */
+/* OneSpan Sign's REST API: credentials, token cache (lib/osapi.c).    */
+
+struct eh_onespan;
+/* Borrows cfg and http, which must outlive it. */
+int eh_onespan_new(struct eh_onespan **api, const struct eh_ctl_config *cfg,
+    struct eh_http *http);
+void eh_onespan_free(struct eh_onespan *api);
+/*
+ * method {api}{path} with the account's credentials: the API key as
+ * Basic, or a client-credentials token as Bearer (fetched, reused until
+ * five minutes before it expires, fetched again once on a 401).
+ * Returns as eh_http_do; req->url and the Authorization header are
+ * filled in here.
+ */
+int eh_onespan_call(struct eh_onespan *api, const char *path,
+    struct eh_http_req *req, struct eh_http_resp *resp);
+
+/* ------------------------------------------------------------------ */
+/* Actions: download, exec, forward; one interface each.              */
+
+struct eh_job {
+	const struct eh_config *rcfg;   /* the receiver's keys (min free) */
+	const struct eh_ctl_config *cfg;
+	const struct eh_record *rec;    /* the parsed record */
+	const char *record;             /* its exact bytes */
+	size_t record_len;
+	unsigned attempt;               /* 1 for the first */
+	const char *download_path;      /* the zip, once download ran; or NULL */
+	struct eh_http *http;           /* NULL when no HTTP action is on */
+	struct eh_onespan *onespan;     /* NULL when download is off */
+	char error[EH_ERROR_MAX];       /* out: one line, no secret */
+	int64_t retry_after_ms;         /* out: a Retry-After, 0: none */
+};
+
+struct eh_action_def {
+	const char *name;               /* in the state's actions_done */
+	/* The event list when the action is on, NULL when off. */
+	const char *(*events)(const struct eh_ctl_config *cfg);
+	enum eh_result (*run)(struct eh_job *job);
+};
+/* download, exec, forward, in that order; ends with a NULL name. */
+extern const struct eh_action_def eh_actions[];
+
+/* exec: sh -c ESIGNHOOK_EXEC, record on stdin (lib/exec.c). */
+enum eh_result eh_exec_run(struct eh_job *job);
+
+/* forward: POST with Standard Webhooks headers (lib/forward.c). */
+enum eh_result eh_forward_run(struct eh_job *job);
+/* "v1,<base64 HMAC-SHA256(key, id "." ts "." body)>" into out. */
+#define EH_WEBHOOK_SIG_MAX 64
+void eh_webhook_sign(char out[EH_WEBHOOK_SIG_MAX], const unsigned char *key,
+    size_t keylen, const char *id, long long ts, const char *body,
+    size_t len);
+
+/* download: OneSpan's signed documents (lib/download.c). */
+enum eh_result eh_download_run(struct eh_job *job);
+/* The file name for a packageId: letters, digits, "-._~=" kept, every
+ * other byte and a leading '.' as %XX.  malloc'd, or NULL. */
+char *eh_download_name(const char *package_id);
+/* dir/<name>.zip for the package; malloc'd, or NULL. */
+char *eh_download_path(const struct eh_ctl_config *cfg,
+    const char *package_id);
+/* Every byte outside A-Za-z0-9-._~ as %XX, for a URL path; malloc'd. */
+char *eh_url_escape(const char *s);
 
 #endif /* ESIGNHOOK_H */

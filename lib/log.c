@@ -1,10 +1,14 @@
 /*
- * logfmt fields.  A value is quoted when it is empty or holds a blank,
- * '=' or '"'; control bytes and '\\' are escaped, so one request can
- * never end the line or forge another field or line.
+ * The log: logfmt fields, and one place that emits a line, to stderr
+ * or syslog, for every executable.  A value is quoted when it is empty
+ * or holds a blank, '=' or '"'; control bytes and '\\' are escaped, so
+ * one request can never end the line or forge another field or line.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "esignhook.h"
 #include "extern.h"
@@ -53,4 +57,54 @@ eh_logfmt(char *buf, size_t cap, size_t *len, const char *key,
 	}
 	if (quote)
 		put(buf, cap, len, "\"", 1);
+}
+
+void
+eh_log_init(struct eh_log *lg, const char *prog, enum eh_log_target target)
+{
+	lg->prog = prog;
+	lg->target = target;
+	if (target == EH_LOG_SYSLOG)
+		openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+eh_log_emit(const struct eh_log *lg, int prio, const char *line)
+{
+	char buf[EH_LOG_LINE_MAX + 2];
+	size_t n;
+
+	if (lg->target == EH_LOG_SYSLOG) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	/* One write(2) per line, so lines from threads never interleave. */
+	n = strnlen(line, EH_LOG_LINE_MAX);
+	memcpy(buf, line, n);
+	buf[n++] = '\n';
+	(void)!write(STDERR_FILENO, buf, n);
+}
+
+const char *
+eh_log_level(int prio)
+{
+	return prio <= LOG_ERR ? "error" : prio == LOG_WARNING ? "warn" :
+	    "info";
+}
+
+void
+eh_log_msg(const struct eh_log *lg, int prio, const char *fmt, ...)
+{
+	char text[512], line[EH_LOG_LINE_MAX];
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	line[0] = '\0';
+	eh_logfmt(line, sizeof(line), &len, "prog", lg->prog);
+	eh_logfmt(line, sizeof(line), &len, "level", eh_log_level(prio));
+	eh_logfmt(line, sizeof(line), &len, "msg", text);
+	eh_log_emit(lg, prio, line);
 }

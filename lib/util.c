@@ -77,3 +77,12 @@ eh_write_all(int fd, const char *buf, size_t len)
 	}
 	return 0;
 }
+
+/* strerror(3) is not thread-safe; glibc's descriptions are constants. */
+const char *
+eh_errno_str(int e)
+{
+	const char *s = strerrordesc_np(e);
+
+	return s != NULL ? s : "unknown error";
+}

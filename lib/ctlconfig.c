@@ -1,0 +1,430 @@
+/*
+ * The operator tool's keys (esignhookctl): retries, pruning and the
+ * actions.  They live in the same file and environment as the
+ * receiver's (eh_config_load reads both); the receiver ignores them.
+ * Secrets here are kept in plaintext, since the tool must send them;
+ * they are wiped when freed and never printed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+const char *const eh_ctl_config_keys[] = {
+	"ESIGNHOOK_KEEP_DONE", "ESIGNHOOK_SEEN_KEEP",
+	"ESIGNHOOK_RETRY_SCHEDULE",
+	"ESIGNHOOK_EXEC", "ESIGNHOOK_EXEC_EVENTS", "ESIGNHOOK_EXEC_TIMEOUT",
+	"ESIGNHOOK_FORWARD_URL", "ESIGNHOOK_FORWARD_EVENTS",
+	"ESIGNHOOK_FORWARD_SECRET", "ESIGNHOOK_FORWARD_TIMEOUT",
+	"ESIGNHOOK_CA_FILE",
+	"ESIGNHOOK_DOWNLOAD_DIR", "ESIGNHOOK_DOWNLOAD_EVENTS",
+	"ESIGNHOOK_DOWNLOAD_EVIDENCE",
+	"ESIGNHOOK_ONESPAN_API", "ESIGNHOOK_ONESPAN_API_KEY",
+	"ESIGNHOOK_ONESPAN_CLIENT_ID", "ESIGNHOOK_ONESPAN_CLIENT_SECRET",
+	"ESIGNHOOK_ONESPAN_TOKEN_URL",
+	NULL
+};
+
+#define DAY_MS (24LL * 3600 * 1000)
+#define DURATION_MAX_MS (3650 * DAY_MS)
+#define STRING_MAX 4000
+#define FORWARD_KEY_MAX 256
+
+/* The Standard Webhooks example schedule: about three days in all. */
+static const char default_schedule[] = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
+
+enum eh_err
+eh_duration_parse(const char *s, int64_t *ms)
+{
+	int64_t v = 0, unit;
+	const char *p;
+
+	if (*s < '0' || *s > '9')
+		return EH_ERR_CONFIG;
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (v > (DURATION_MAX_MS - (*p - '0')) / 10)
+			return EH_ERR_CONFIG;
+		v = v * 10 + (*p - '0');
+	}
+	if (strcmp(p, "ms") == 0)
+		unit = 1;
+	else if (*p == '\0' || strcmp(p, "s") == 0)
+		unit = 1000;
+	else if (strcmp(p, "m") == 0)
+		unit = 60 * 1000;
+	else if (strcmp(p, "h") == 0)
+		unit = 3600 * 1000;
+	else if (strcmp(p, "d") == 0)
+		unit = DAY_MS;
+	else
+		return EH_ERR_CONFIG;
+	if (v > DURATION_MAX_MS / unit)
+		return EH_ERR_CONFIG;
+	*ms = v * unit;
+	return EH_OK;
+}
+
+void
+eh_ctl_config_init(struct eh_ctl_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->keep_done_ms = 7 * DAY_MS;
+	c->seen_keep_ms = 30 * DAY_MS;
+	(void)eh_schedule_parse(c, default_schedule);
+	c->exec_timeout_ms = 60 * 1000;
+	c->forward_timeout_ms = 30 * 1000;
+}
+
+static void
+wipe_free(char **s)
+{
+	if (*s != NULL)
+		sodium_memzero(*s, strlen(*s));
+	free(*s);
+	*s = NULL;
+}
+
+void
+eh_ctl_config_free(struct eh_ctl_config *c)
+{
+	free(c->exec);
+	free(c->exec_events);
+	free(c->forward_url);
+	free(c->forward_events);
+	free(c->ca_file);
+	free(c->download_dir);
+	free(c->download_events);
+	free(c->onespan_api);
+	free(c->onespan_client_id);
+	free(c->onespan_token_url);
+	wipe_free(&c->onespan_api_key);
+	wipe_free(&c->onespan_client_secret);
+	wipe_free(&c->register_key);
+	sodium_memzero(c->forward_key, sizeof(c->forward_key));
+	eh_ctl_config_init(c);
+}
+
+enum eh_err
+eh_schedule_parse(struct eh_ctl_config *c, const char *s)
+{
+	int64_t sched[EH_SCHEDULE_MAX];
+	const char *p, *e, *comma;
+	char one[32];
+	size_t n = 0;
+
+	for (p = s;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		e = comma;
+		eh__trim(&p, &e, 0);
+		if (e == p && *comma == '\0' && n == 0)
+			break;          /* "": no retries at all */
+		if (e == p || (size_t)(e - p) >= sizeof(one) ||
+		    n == EH_SCHEDULE_MAX)
+			return EH_ERR_CONFIG;
+		memcpy(one, p, (size_t)(e - p));
+		one[e - p] = '\0';
+		if (eh_duration_parse(one, &sched[n]) != EH_OK)
+			return EH_ERR_CONFIG;
+		n++;
+		if (*comma == '\0')
+			break;
+	}
+	memcpy(c->schedule_ms, sched, n * sizeof(sched[0]));
+	c->schedule_n = n;
+	return EH_OK;
+}
+
+/* An event name as the providers spell them: letters, digits, '-', '_'. */
+static int
+event_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * "A, B,C" or "*": kept as "A,B,C" (blanks gone) for eh_events_match.
+ * An empty list is refused: it would switch the action on for nothing.
+ */
+static enum eh_err
+set_events(char **dst, const char *v)
+{
+	const char *p, *e, *comma;
+	char *out;
+	size_t n = 0;
+
+	out = malloc(strlen(v) + 1);
+	if (out == NULL)
+		return EH_ERR_NOMEM;
+	for (p = v;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		e = comma;
+		eh__trim(&p, &e, 0);
+		if (e > p) {
+			if (!(e - p == 1 && *p == '*') &&
+			    !event_name_ok(p, (size_t)(e - p))) {
+				free(out);
+				return EH_ERR_CONFIG;
+			}
+			if (n > 0)
+				out[n++] = ',';
+			memcpy(out + n, p, (size_t)(e - p));
+			n += (size_t)(e - p);
+		}
+		if (*comma == '\0')
+			break;
+	}
+	out[n] = '\0';
+	if (n == 0) {
+		free(out);
+		return EH_ERR_CONFIG;
+	}
+	free(*dst);
+	*dst = out;
+	return EH_OK;
+}
+
+int
+eh_events_match(const char *list, const char *event)
+{
+	const char *p, *comma;
+	size_t n;
+
+	if (list == NULL || event == NULL)
+		return list != NULL && strcmp(list, "*") == 0;
+	n = strlen(event);
+	for (p = list;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		if ((comma - p == 1 && *p == '*') ||
+		    ((size_t)(comma - p) == n && memcmp(p, event, n) == 0))
+			return 1;
+		if (*comma == '\0')
+			return 0;
+	}
+}
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static enum eh_err
+set_string(char **dst, const char *v)
+{
+	char *copy;
+
+	if (strlen(v) > STRING_MAX || !printable(v))
+		return EH_ERR_CONFIG;
+	copy = NULL;
+	if (*v != '\0') {
+		copy = eh__strndup(v, strlen(v));
+		if (copy == NULL)
+			return EH_ERR_NOMEM;
+	}
+	wipe_free(dst);
+	*dst = copy;
+	return EH_OK;
+}
+
+/* http:// or https:// and something after it; trailing '/' dropped. */
+static enum eh_err
+set_url(char **dst, const char *v)
+{
+	enum eh_err err;
+	size_t n;
+
+	if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
+	    strncmp(v, "https://", 8) != 0)
+		return EH_ERR_CONFIG;
+	if (*v != '\0' && strchr(v, ' ') != NULL)
+		return EH_ERR_CONFIG;
+	err = set_string(dst, v);
+	if (err != EH_OK || *dst == NULL)
+		return err;
+	n = strlen(*dst);
+	while (n > 0 && (*dst)[n - 1] == '/')
+		(*dst)[--n] = '\0';
+	if (strstr(*dst, "://")[3] == '\0')
+		return EH_ERR_CONFIG;
+	return EH_OK;
+}
+
+/* Standard Webhooks: "whsec_" and the key in standard base64. */
+static enum eh_err
+set_forward_secret(struct eh_ctl_config *c, const char *v)
+{
+	unsigned char key[FORWARD_KEY_MAX];
+	size_t n;
+
+	if (*v == '\0') {
+		sodium_memzero(c->forward_key, sizeof(c->forward_key));
+		c->forward_key_len = 0;
+		return EH_OK;
+	}
+	if (strncmp(v, "whsec_", 6) != 0 ||
+	    sodium_base642bin(key, sizeof(key), v + 6, strlen(v + 6), NULL,
+	    &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0) {
+		sodium_memzero(key, sizeof(key));
+		return EH_ERR_CONFIG;
+	}
+	memcpy(c->forward_key, key, n);
+	c->forward_key_len = n;
+	sodium_memzero(key, sizeof(key));
+	return EH_OK;
+}
+
+/* The first callback key, in plaintext, for register. */
+static enum eh_err
+set_register_key(struct eh_ctl_config *c, const char *v)
+{
+	const char *p = v, *e;
+
+	e = strchr(p, ',');
+	for (;;) {
+		if (e == NULL)
+			e = p + strlen(p);
+		{
+			const char *s = p, *t = e;
+
+			eh__trim(&s, &t, 0);
+			if (t > s) {
+				wipe_free(&c->register_key);
+				c->register_key = eh__strndup(s, (size_t)(t - s));
+				return c->register_key != NULL ? EH_OK :
+				    EH_ERR_NOMEM;
+			}
+		}
+		if (*e == '\0')
+			break;
+		p = e + 1;
+		e = strchr(p, ',');
+	}
+	wipe_free(&c->register_key);
+	return EH_OK;
+}
+
+static enum eh_err
+set_bool(int *dst, const char *v)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0 ||
+	    strcmp(v, "yes") == 0)
+		*dst = 1;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0 ||
+	    strcmp(v, "no") == 0)
+		*dst = 0;
+	else
+		return EH_ERR_CONFIG;
+	return EH_OK;
+}
+
+static enum eh_err
+set_positive(int64_t *dst, const char *v)
+{
+	int64_t ms;
+
+	if (eh_duration_parse(v, &ms) != EH_OK || ms == 0)
+		return EH_ERR_CONFIG;
+	*dst = ms;
+	return EH_OK;
+}
+
+static enum eh_err
+set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
+{
+	if (strcmp(k, "ESIGNHOOK_KEEP_DONE") == 0)
+		return eh_duration_parse(v, &c->keep_done_ms);
+	if (strcmp(k, "ESIGNHOOK_SEEN_KEEP") == 0)
+		return eh_duration_parse(v, &c->seen_keep_ms);
+	if (strcmp(k, "ESIGNHOOK_RETRY_SCHEDULE") == 0)
+		return eh_schedule_parse(c, v);
+	if (strcmp(k, "ESIGNHOOK_EXEC") == 0)
+		return set_string(&c->exec, v);
+	if (strcmp(k, "ESIGNHOOK_EXEC_EVENTS") == 0)
+		return set_events(&c->exec_events, v);
+	if (strcmp(k, "ESIGNHOOK_EXEC_TIMEOUT") == 0)
+		return set_positive(&c->exec_timeout_ms, v);
+	if (strcmp(k, "ESIGNHOOK_FORWARD_URL") == 0)
+		return set_url(&c->forward_url, v);
+	if (strcmp(k, "ESIGNHOOK_FORWARD_EVENTS") == 0)
+		return set_events(&c->forward_events, v);
+	if (strcmp(k, "ESIGNHOOK_FORWARD_SECRET") == 0)
+		return set_forward_secret(c, v);
+	if (strcmp(k, "ESIGNHOOK_FORWARD_TIMEOUT") == 0)
+		return set_positive(&c->forward_timeout_ms, v);
+	if (strcmp(k, "ESIGNHOOK_CA_FILE") == 0)
+		return *v != '\0' && *v != '/' ? EH_ERR_CONFIG :
+		    set_string(&c->ca_file, v);
+	if (strcmp(k, "ESIGNHOOK_DOWNLOAD_DIR") == 0)
+		return *v != '\0' && *v != '/' ? EH_ERR_CONFIG :
+		    set_string(&c->download_dir, v);
+	if (strcmp(k, "ESIGNHOOK_DOWNLOAD_EVENTS") == 0)
+		return set_events(&c->download_events, v);
+	if (strcmp(k, "ESIGNHOOK_DOWNLOAD_EVIDENCE") == 0)
+		return set_bool(&c->download_evidence, v);
+	if (strcmp(k, "ESIGNHOOK_ONESPAN_API") == 0)
+		return set_url(&c->onespan_api, v);
+	if (strcmp(k, "ESIGNHOOK_ONESPAN_API_KEY") == 0)
+		return set_string(&c->onespan_api_key, v);
+	if (strcmp(k, "ESIGNHOOK_ONESPAN_CLIENT_ID") == 0)
+		return set_string(&c->onespan_client_id, v);
+	if (strcmp(k, "ESIGNHOOK_ONESPAN_CLIENT_SECRET") == 0)
+		return set_string(&c->onespan_client_secret, v);
+	if (strcmp(k, "ESIGNHOOK_ONESPAN_TOKEN_URL") == 0)
+		return set_url(&c->onespan_token_url, v);
+	return EH_ERR_CONFIG;
+}
+
+enum eh_err
+eh_ctl_config_apply(struct eh_ctl_config *c, eh_lookup_fn lookup,
+    void *ctx, const char **badkey)
+{
+	const char *v;
+	enum eh_err err;
+	size_t i;
+
+	if (badkey != NULL)
+		*badkey = NULL;
+	for (i = 0; eh_ctl_config_keys[i] != NULL; i++) {
+		v = lookup(ctx, eh_ctl_config_keys[i]);
+		if (v == NULL)
+			continue;
+		err = set_ctl_key(c, eh_ctl_config_keys[i], v);
+		if (err != EH_OK) {
+			if (badkey != NULL)
+				*badkey = eh_ctl_config_keys[i];
+			return err;
+		}
+	}
+	v = lookup(ctx, "ESIGNHOOK_ONESPAN_KEYS");
+	if (v != NULL)
+		return set_register_key(c, v);
+	return EH_OK;
+}
+
+const char *
+eh_ctl_onespan_api(const struct eh_ctl_config *c)
+{
+	return c->onespan_api != NULL ? c->onespan_api :
+	    EH_DEFAULT_ONESPAN_API;
+}
