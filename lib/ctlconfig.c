@@ -247,26 +247,34 @@ set_string(char **dst, const char *v)
 	return EH_OK;
 }
 
-/* http:// or https:// and something after it; trailing '/' dropped. */
+/* http:// or https:// and a host after it; trailing '/' dropped.
+ * "" unsets the key. */
 static enum eh_err
 set_url(char **dst, const char *v)
 {
-	enum eh_err err;
+	const char *rest;
+	char *copy;
 	size_t n;
 
-	if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
-	    strncmp(v, "https://", 8) != 0)
+	if (*v == '\0')
+		return set_string(dst, v);
+	if (strncmp(v, "http://", 7) == 0)
+		rest = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		rest = v + 8;
+	else
 		return EH_ERR_CONFIG;
-	if (*v != '\0' && strchr(v, ' ') != NULL)
+	if (*rest == '\0' || *rest == '/' || strpbrk(v, " \t") != NULL ||
+	    strlen(v) > STRING_MAX || !printable(v))
 		return EH_ERR_CONFIG;
-	err = set_string(dst, v);
-	if (err != EH_OK || *dst == NULL)
-		return err;
-	n = strlen(*dst);
-	while (n > 0 && (*dst)[n - 1] == '/')
-		(*dst)[--n] = '\0';
-	if (strstr(*dst, "://")[3] == '\0')
-		return EH_ERR_CONFIG;
+	n = strlen(v);
+	while (v[n - 1] == '/')
+		n--;
+	copy = eh__strndup(v, n);
+	if (copy == NULL)
+		return EH_ERR_NOMEM;
+	free(*dst);
+	*dst = copy;
 	return EH_OK;
 }
 

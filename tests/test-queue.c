@@ -1,0 +1,334 @@
+/* lib/queue.c: the decision table, the state file, claims and moves. */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../lib/esignhook.h"
+#include "t.h"
+
+#define S 1000LL
+#define NOW (1800000000LL * 1000)
+
+static void
+schedule(struct eh_ctl_config *c, const char *s)
+{
+	eh_ctl_config_init(c);
+	T_EQ_INT(eh_schedule_parse(c, s), EH_OK);
+}
+
+static const struct {
+	const char *schedule;
+	unsigned before;
+	enum eh_result r;
+	int64_t retry_after;
+	double jitter;
+	enum eh_folder folder;
+	int64_t delay;          /* next_at - NOW, retry only */
+	unsigned attempts;
+} next_cases[] = {
+	{ "5s,5m", 0, EH_RES_OK, 0, 1.0, EH_F_DONE, 0, 0 },
+	{ "5s,5m", 1, EH_RES_OK, 0, 1.0, EH_F_DONE, 0, 1 },
+	{ "5s,5m", 0, EH_RES_TEMP, 0, 1.0, EH_F_RETRY, 5 * S, 1 },
+	{ "5s,5m", 1, EH_RES_TEMP, 0, 1.0, EH_F_RETRY, 300 * S, 2 },
+	/* The schedule's last wait used: the next failure is the end. */
+	{ "5s,5m", 2, EH_RES_TEMP, 0, 1.0, EH_F_FAILED, 0, 3 },
+	{ "5s,5m", 0, EH_RES_PERM, 0, 1.0, EH_F_FAILED, 0, 1 },
+	{ "", 0, EH_RES_TEMP, 0, 1.0, EH_F_FAILED, 0, 1 },
+	/* Jitter scales the wait, within [0.8, 1.2] only. */
+	{ "10s", 0, EH_RES_TEMP, 0, 0.8, EH_F_RETRY, 8 * S, 1 },
+	{ "10s", 0, EH_RES_TEMP, 0, 1.2, EH_F_RETRY, 12 * S, 1 },
+	{ "10s", 0, EH_RES_TEMP, 0, 5.0, EH_F_RETRY, 12 * S, 1 },
+	{ "10s", 0, EH_RES_TEMP, 0, 0.0, EH_F_RETRY, 8 * S, 1 },
+	/* Retry-After overrides, capped at the longest wait. */
+	{ "1s,1h", 0, EH_RES_TEMP, 120 * S, 1.0, EH_F_RETRY, 120 * S, 1 },
+	{ "1s,1m", 0, EH_RES_TEMP, 7200 * S, 1.0, EH_F_RETRY, 60 * S, 1 },
+	{ "1s", 1, EH_RES_TEMP, 5 * S, 1.0, EH_F_FAILED, 0, 2 },
+};
+
+static void
+next_table(void)
+{
+	struct eh_ctl_config c;
+	struct eh_next n;
+	size_t i;
+
+	for (i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]); i++) {
+		schedule(&c, next_cases[i].schedule);
+		eh_queue_next(&n, &c, next_cases[i].before, next_cases[i].r, NOW,
+		    next_cases[i].retry_after, next_cases[i].jitter);
+		if (n.folder != next_cases[i].folder ||
+		    n.attempts != next_cases[i].attempts ||
+		    (n.folder == EH_F_RETRY &&
+		    n.next_at_ms - NOW != next_cases[i].delay))
+			fprintf(stderr, "  case %zu\n", i);
+		T_EQ_INT(n.folder, next_cases[i].folder);
+		T_EQ_INT(n.attempts, next_cases[i].attempts);
+		if (n.folder == EH_F_RETRY)
+			T_EQ_INT(n.next_at_ms - NOW, next_cases[i].delay);
+		eh_ctl_config_free(&c);
+	}
+}
+
+static void
+default_schedule_is_three_days(void)
+{
+	struct eh_ctl_config c;
+	struct eh_next n;
+	int64_t total = 0;
+	unsigned a;
+
+	eh_ctl_config_init(&c);
+	T_EQ_INT(c.schedule_n, 9);
+	for (a = 0;; a++) {
+		eh_queue_next(&n, &c, a, EH_RES_TEMP, NOW + total, 0, 1.0);
+		if (n.folder == EH_F_FAILED)
+			break;
+		total = n.next_at_ms - NOW;
+	}
+	/* Ten attempts, 5s + 5m + 30m + 2h + 5h + 10h + 14h + 20h + 24h. */
+	T_EQ_INT(a, 9);
+	T_EQ_INT(total, (5 + 300 + 1800 + 7200 + 18000 + 36000 + 50400 +
+	    72000 + 86400) * S);
+	eh_ctl_config_free(&c);
+}
+
+static void
+state_round_trip(void)
+{
+	struct eh_qstate a, b;
+	char *text;
+	size_t len;
+
+	memset(&a, 0, sizeof(a));
+	a.attempts = 3;
+	a.next_at_ms = NOW + 5 * S + 250;
+	snprintf(a.last_error, sizeof(a.last_error), "forward: HTTP 500 \"x\"");
+	a.actions_done = 1 | 2;     /* download, exec */
+	a.updated_at_ms = NOW;
+	T_EQ_INT(eh_qstate_dump(&a, &text, &len), EH_OK);
+	T_EQ_INT(len, strlen(text));
+	T_CHECK(text[len - 1] == '\n');
+	T_CHECK(strchr(text, '\n') == text + len - 1);
+	T_CHECK(strstr(text, "\"actions_done\":[\"download\",\"exec\"]") != NULL);
+	T_CHECK(strstr(text, "\"next_attempt_at\":\"2027-01-15T08:00:05.250Z\"") !=
+	    NULL);
+	T_EQ_INT(eh_qstate_parse(&b, text, len), EH_OK);
+	T_EQ_INT(b.attempts, 3);
+	T_EQ_INT(b.next_at_ms, NOW + 5 * S + 250);
+	T_EQ_STR(b.last_error, a.last_error);
+	T_EQ_INT(b.actions_done, 3);
+	T_EQ_INT(b.updated_at_ms, NOW);
+	free(text);
+
+	/* No next attempt, no error: nulls. */
+	memset(&a, 0, sizeof(a));
+	T_EQ_INT(eh_qstate_dump(&a, &text, &len), EH_OK);
+	T_CHECK(strstr(text, "\"next_attempt_at\":null") != NULL);
+	T_CHECK(strstr(text, "\"last_error\":null") != NULL);
+	free(text);
+}
+
+static void
+state_bad(void)
+{
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"attempts\":-1}", "{\"attempts\":\"3\"}",
+		"{\"attempts\":1,\"actions_done\":\"exec\"}",
+		"{\"attempts\":1,\"last_error\":5}",
+		"{\"attempts\":1,\"attempts\":2}",
+	};
+	struct eh_qstate st;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		T_CHECK(eh_qstate_parse(&st, bad[i], strlen(bad[i])) != EH_OK);
+	/* Unknown action names are ignored: the table may change. */
+	{
+		static const char ok[] = "{\"attempts\":1,\"actions_done\":"
+		    "[\"publish\",\"forward\"]}";
+
+		T_EQ_INT(eh_qstate_parse(&st, ok, strlen(ok)), EH_OK);
+	}
+	T_EQ_INT(st.actions_done, 4);
+}
+
+static void
+id_times(void)
+{
+	T_EQ_INT(eh_id_time_ms("20261122T113204.123456Z-0123456789abcdef"),
+	    1795347124123LL);
+	T_EQ_INT(eh_id_time_ms("20261122T113204.123456Z-0123456789abcde"), -1);
+	T_EQ_INT(eh_id_time_ms("2026112XT113204.123456Z-0123456789abcdef"), -1);
+	T_EQ_INT(eh_id_time_ms("20261322T113204.123456Z-0123456789abcdef"), -1);
+	T_EQ_INT(eh_folder_parse("retry"), EH_F_RETRY);
+	T_EQ_INT(eh_folder_parse("tmp"), -1);
+	T_EQ_STR(eh_folder_name(EH_F_FAILED), "failed");
+}
+
+/* A spool with n records in new/, written as the receiver would. */
+static char *
+spool_with(unsigned n, char ids[][EH_ID_LEN + 1])
+{
+	struct eh_spool sp;
+	struct eh_event ev;
+	char *dir = t_tmpdir();
+	unsigned i;
+	int dup;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.provider = EH_PROVIDER_ALPHATRUST;
+	ev.name = "transaction";
+	ev.transaction_id = "42";
+	ev.data = "{\"EventType\":\"transaction\"}";
+	ev.data_len = strlen(ev.data);
+	T_EQ_INT(eh_spool_open(&sp, dir), EH_OK);
+	for (i = 0; i < n; i++)
+		T_EQ_INT(eh_spool_put(&sp, &ev, NULL, ids[i], &dup), EH_OK);
+	eh_spool_close(&sp);
+	return dir;
+}
+
+static int
+exists(const char *dir, const char *sub, const char *id, const char *sfx)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s%s", dir, sub, id, sfx);
+	return stat(path, &st) == 0;
+}
+
+static void
+claim_and_finish(void)
+{
+	char ids[3][EH_ID_LEN + 1], **list;
+	struct eh_queue q, q2;
+	struct eh_claim c, c2;
+	struct eh_qstate st;
+	enum eh_folder f;
+	size_t n;
+	char *dir = spool_with(3, ids);
+
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	T_EQ_INT(eh_queue_open(&q2, dir), EH_OK);
+	T_EQ_INT(eh_queue_ids(&q, EH_F_NEW, &list, &n), EH_OK);
+	T_EQ_INT(n, 3);
+	/* Name order is arrival order. */
+	T_EQ_STR(list[0], ids[0]);
+	T_EQ_STR(list[2], ids[2]);
+	eh_ids_free(list, n);
+
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[0], &c), 1);
+	T_CHECK(exists(dir, "cur", ids[0], ".json"));
+	T_CHECK(!exists(dir, "new", ids[0], ".json"));
+	T_CHECK(c.len > 0 && c.buf[c.len - 1] == '\n');
+	T_EQ_INT(c.st.attempts, 0);
+	/* A second drainer cannot take it, from cur/ or new/. */
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_CUR, ids[0], &c2), 0);
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_NEW, ids[0], &c2), 0);
+	/* Nor can the operator move it meanwhile. */
+	T_EQ_INT(eh_queue_move(&q2, ids[0], EH_F_CUR, EH_F_NEW), 0);
+
+	c.st.attempts = 1;
+	c.st.next_at_ms = NOW;
+	snprintf(c.st.last_error, sizeof(c.st.last_error), "exec: exit 1");
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_RETRY, 1), 0);
+	T_CHECK(exists(dir, "retry", ids[0], ".json"));
+	T_CHECK(exists(dir, "retry", ids[0], ".state"));
+	T_CHECK(!exists(dir, "cur", ids[0], ".json"));
+	T_CHECK(!exists(dir, "cur", ids[0], ".state"));
+	T_EQ_INT(eh_queue_state(&q2, EH_F_RETRY, ids[0], &st), EH_OK);
+	T_EQ_INT(st.attempts, 1);
+	T_EQ_STR(st.last_error, "exec: exit 1");
+
+	/* From retry/, the state comes along into cur/. */
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_RETRY, ids[0], &c2), 1);
+	T_EQ_INT(c2.st.attempts, 1);
+	T_CHECK(exists(dir, "cur", ids[0], ".state"));
+	c2.st.actions_done = 2;
+	T_EQ_INT(eh_queue_save(&q2, &c2), 0);
+	T_EQ_INT(eh_queue_state(&q, EH_F_CUR, ids[0], &st), EH_OK);
+	T_EQ_INT(st.actions_done, 2);
+	T_EQ_INT(eh_queue_finish(&q2, &c2, EH_F_FAILED, 1), 0);
+	T_EQ_INT(eh_queue_find(&q, ids[0], &f), EH_OK);
+	T_EQ_INT(f, EH_F_FAILED);
+
+	/* The operator's retry: back to new/, with no state. */
+	T_EQ_INT(eh_queue_move(&q, ids[0], EH_F_FAILED, EH_F_NEW), 1);
+	T_CHECK(exists(dir, "new", ids[0], ".json"));
+	T_CHECK(!exists(dir, "failed", ids[0], ".state"));
+	T_CHECK(!exists(dir, "new", ids[0], ".state"));
+
+	/* done/ with keep 0: gone. */
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], &c), 1);
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 0), 0);
+	T_EQ_INT(eh_queue_find(&q, ids[1], &f), EH_ERR_FIELD_MISSING);
+	/* Claiming what is gone is not an error. */
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], &c), 0);
+	T_EQ_INT(eh_queue_remove(&q, ids[2], EH_F_NEW), 1);
+	T_EQ_INT(eh_queue_remove(&q, ids[2], EH_F_NEW), 0);
+	/* Ids that could name another directory are refused. */
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, "../x", &c), 0);
+	T_EQ_INT(eh_queue_find(&q, "../new/x", &f), EH_ERR_FIELD_MISSING);
+
+	eh_queue_close(&q);
+	eh_queue_close(&q2);
+	eh_queue_close(&q);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* A drainer that died holds no lock: its event in cur/ is claimable. */
+static void
+orphan_in_cur(void)
+{
+	char ids[1][EH_ID_LEN + 1], path[512];
+	struct eh_queue q;
+	struct eh_claim c;
+	char *dir = spool_with(1, ids);
+	pid_t pid;
+	int fd, status;
+
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	pid = fork();
+	if (pid == 0) {
+		struct eh_claim cc;
+
+		/* Claimed, then killed as kill -9 would. */
+		if (eh_queue_claim(&q, EH_F_NEW, ids[0], &cc) == 1)
+			raise(SIGKILL);
+		_exit(1);
+	}
+	T_CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL);
+	T_CHECK(exists(dir, "cur", ids[0], ".json"));
+	/* While someone holds the lock, it is theirs. */
+	snprintf(path, sizeof(path), "%s/cur/%s.json", dir, ids[0]);
+	fd = open(path, O_RDONLY);
+	T_CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], &c), 0);
+	close(fd);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], &c), 1);
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 1), 0);
+	T_CHECK(exists(dir, "done", ids[0], ".json"));
+	eh_queue_close(&q);
+	t_rmtree(dir);
+	free(dir);
+}
+
+const struct t_case t_queue[] = {
+	{ "where an event goes after an attempt (table)", next_table },
+	{ "the default schedule: ten attempts over three days",
+	    default_schedule_is_three_days },
+	{ "state file written and read back", state_round_trip },
+	{ "bad state files refused", state_bad },
+	{ "times in ids; folder names", id_times },
+	{ "claim, lock, finish, move, remove", claim_and_finish },
+	{ "an event of a dead drainer is claimable in cur/", orphan_in_cur },
+	{ NULL, NULL }
+};
