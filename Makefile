@@ -1,6 +1,7 @@
 # esignhook: GNU make.
 #   make deps     install the Debian packages the build and the tests need
-#   make          build cgi/esignhook
+#   make          build cgi/esignhook (the receiver) and cgi/esignhookctl
+#                 (the operator tool)
 #   make check    every test (unit, end to end, real servers)
 #   make check-san     unit + end-to-end tests again under ASan+UBSan
 #   make check-valgrind  unit tests under valgrind
@@ -20,6 +21,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags jansson libsodium fcgi 2>/dev/null)
 LIB_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null || \
 	echo -ljansson -lsodium)
 FCGI_LIBS := $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi)
+CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -34,11 +36,14 @@ endif
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
 	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c
+# The operator tool's modules: a library of their own, so that the
+# receiver never links libcurl.
+CTL_SRCS = lib/queue.c lib/drain.c lib/inject.c lib/http.c lib/forward.c lib/exec.c lib/osapi.c lib/download.c lib/register.c lib/view.c
 TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
-	tests/test-hostile.c
+	tests/test-hostile.c tests/test-queue.c tests/test-ctlconfig.c tests/test-forward.c tests/test-exec.c tests/test-download.c tests/test-view.c
 HEADERS = lib/esignhook.h lib/extern.h
 
 # Objects live under build/<tree>/; the default tree's binaries are
@@ -57,7 +62,7 @@ SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
 .PHONY: all check check-san check-valgrind unit install uninstall clean \
 	bench bench-deps lint deps run fuzz
 
-all: cgi/esignhook
+all: cgi/esignhook cgi/esignhookctl
 
 $(OBJ)/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -70,24 +75,40 @@ $(SAN_OBJ)/%.o: %.c $(HEADERS)
 $(call objs,$(OBJ),$(TEST_SRCS)) $(call objs,$(SAN_OBJ),$(TEST_SRCS)): tests/t.h
 $(OBJ)/cgi/esignhook.o $(OBJ)/cgi/sandbox.o $(SAN_OBJ)/cgi/esignhook.o \
 	$(SAN_OBJ)/cgi/sandbox.o: cgi/sandbox.h
+$(call objs,$(OBJ),$(CTL_MAIN)) $(call objs,$(SAN_OBJ),$(CTL_MAIN)): cgi/ctl.h
 
 $(OBJ)/libesignhook.a: $(call objs,$(OBJ),$(LIB_SRCS))
 	$(AR) rcs $@ $^
 $(SAN_OBJ)/libesignhook.a: $(call objs,$(SAN_OBJ),$(LIB_SRCS))
 	$(AR) rcs $@ $^
+$(OBJ)/libesignhookctl.a: $(call objs,$(OBJ),$(CTL_SRCS))
+	$(AR) rcs $@ $^
+$(SAN_OBJ)/libesignhookctl.a: $(call objs,$(SAN_OBJ),$(CTL_SRCS))
+	$(AR) rcs $@ $^
 
 cgi/esignhook: $(OBJ)/cgi/esignhook.o $(OBJ)/cgi/sandbox.o \
 		$(OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS) -lseccomp -lpthread
-tests/unit: $(call objs,$(OBJ),$(TEST_SRCS)) $(OBJ)/libesignhook.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+CTL_MAIN = cgi/esignhookctl.c cgi/ctl-view.c
+cgi/esignhookctl: $(call objs,$(OBJ),$(CTL_MAIN)) $(OBJ)/libesignhookctl.a \
+		$(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
+tests/unit: $(call objs,$(OBJ),$(TEST_SRCS)) $(OBJ)/libesignhookctl.a \
+		$(OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
 
 $(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/cgi/sandbox.o \
 		$(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(FCGI_LIBS) \
 		$(LIB_LIBS) -lseccomp -lpthread
-$(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) $(SAN_OBJ)/libesignhook.a
-	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(LIB_LIBS)
+$(SAN_OBJ)/esignhookctl: $(call objs,$(SAN_OBJ),$(CTL_MAIN)) \
+		$(SAN_OBJ)/libesignhookctl.a $(SAN_OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(CURL_LIBS) \
+		$(LIB_LIBS)
+$(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) \
+		$(SAN_OBJ)/libesignhookctl.a $(SAN_OBJ)/libesignhook.a
+	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(CURL_LIBS) \
+		$(LIB_LIBS)
 
 # Fuzz targets: replayed over their corpora in make check, run by
 # libFuzzer (clang) in make fuzz.
@@ -126,10 +147,12 @@ unit: tests/unit
 	./tests/unit
 
 # The unit and end-to-end suites again, with the sanitizer build.
-check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/unit $(SAN_REPLAYS)
+check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/esignhookctl $(SAN_OBJ)/unit \
+		$(SAN_REPLAYS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook UNIT=$(SAN_OBJ)/unit \
+	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook ESIGNHOOKCTL_BIN=$(SAN_OBJ)/esignhookctl \
+	UNIT=$(SAN_OBJ)/unit \
 	REPLAY_DIR=$(SAN_OBJ) E2E_SANITIZED=1 \
 	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-concurrency" \
 	sh tests/run.sh
@@ -142,20 +165,24 @@ check-valgrind: deps tests/unit
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 cgi/esignhook $(DESTDIR)$(BINDIR)/esignhook
+	install -m 0755 cgi/esignhookctl $(DESTDIR)$(BINDIR)/esignhookctl
 	install -m 0644 esignhook.8 $(DESTDIR)$(MANDIR)/man8/esignhook.8
+	install -m 0644 esignhookctl.8 $(DESTDIR)$(MANDIR)/man8/esignhookctl.8
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/esignhook \
-		$(DESTDIR)$(MANDIR)/man8/esignhook.8
+	rm -f $(DESTDIR)$(BINDIR)/esignhook $(DESTDIR)$(BINDIR)/esignhookctl \
+		$(DESTDIR)$(MANDIR)/man8/esignhook.8 \
+		$(DESTDIR)$(MANDIR)/man8/esignhookctl.8
 
 clean:
-	rm -rf build cgi/esignhook tests/unit
+	rm -rf build cgi/esignhook cgi/esignhookctl tests/unit
 
 # Debian packages for the build and the tests (and, for make bench,
 # the load generator and the Flask baseline); nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
 	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 \
-	libapache2-mod-fcgid curl clang valgrind python3 procps openssl
+	libapache2-mod-fcgid curl clang valgrind python3 procps openssl \
+	libcurl4-openssl-dev prometheus
 BENCH_DEPS = wrk python3-flask gunicorn
 define install_missing
 	@missing=; for p in $(1); do \
@@ -183,6 +210,7 @@ run: deps all
 # in the same run (bench/run.sh); writes bench/out/latest.md.
 bench: bench-deps all
 	@sh bench/run.sh
+	@sh bench/drain.sh
 
 # Banned: unbounded or ambiguous string functions (curl's checksrc idea).
 lint:

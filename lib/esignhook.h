@@ -537,7 +537,7 @@ enum eh_err eh_qstate_parse(struct eh_qstate *st, const char *buf,
 /* *out is malloc'd, ends in "\n". */
 enum eh_err eh_qstate_dump(const struct eh_qstate *st, char **out,
     size_t *len);
-/* "2026-11-22T11:36:59Z" for ms since the epoch (buf >= 32 bytes). */
+/* "2026-11-22T11:36:59.476Z" for ms since the epoch (buf >= 32 bytes). */
 void eh_rfc3339(char *buf, size_t bufsz, int64_t ms);
 /* Milliseconds since the epoch encoded in an event id, or -1. */
 int64_t eh_id_time_ms(const char *id);
@@ -591,6 +591,200 @@ enum eh_err eh_queue_state(struct eh_queue *q, enum eh_folder f,
 enum eh_err eh_queue_record(struct eh_queue *q, enum eh_folder f,
     const char *id, char **buf, size_t *len);
 
+/*
+ * A claimed event: its record file open and flock(2)ed, in cur/.  The
+ * lock is the claim: a drainer that can lock a file in cur/ knows its
+ * owner died.  eh_queue_finish (or eh_claim_release) ends it.
+ */
+struct eh_claim {
+	int fd;                         /* the record, LOCK_EX held */
+	char id[EH_ID_LEN + 1];
+	char *buf;                      /* the record's bytes (owned) */
+	size_t len;
+	struct eh_qstate st;
+};
+/*
+ * Claim id from folder from (new, retry, or cur for an orphan): lock,
+ * check the name still holds the locked file, move record and state to
+ * cur/, read the record.  1: claimed; 0: another drainer has it or it
+ * is gone; -1: an I/O error (q->sys_op, q->sys_errno).
+ */
+int eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
+    struct eh_claim *c);
+/* Write c->st to cur/<id>.state durably (after an action succeeded). */
+int eh_queue_save(struct eh_queue *q, struct eh_claim *c);
+/*
+ * Move the claimed event from cur/ to folder to (done, retry, failed)
+ * with state c->st; with to == done and keep == 0, delete it.  Releases
+ * the claim either way.  0, or -1 (the event stays in cur/ for the next
+ * drainer).
+ */
+int eh_queue_finish(struct eh_queue *q, struct eh_claim *c,
+    enum eh_folder to, int keep);
+void eh_claim_release(struct eh_claim *c);
+/*
+ * For the operator (retry, purge): move id from one folder to another,
+ * dropping its state (to new/) or keeping it; refused (0) while a
+ * drainer holds it.  1 moved, 0 busy or gone, -1 error.
+ */
+int eh_queue_move(struct eh_queue *q, const char *id, enum eh_folder from,
+    enum eh_folder to);
+/* Delete id and its state from folder f: 1, 0 busy or gone, -1 error. */
+int eh_queue_remove(struct eh_queue *q, const char *id, enum eh_folder f);
+
+/* ------------------------------------------------------------------ */
+/* Draining: claim, run the actions, move on (lib/drain.c).            */
+
+/* What became of one event, for the log line and the progress. */
+struct eh_drain_report {
+	const char *id;
+	const char *event;              /* NULL when the record is unreadable */
+	const char *action;             /* the failing or last action, or NULL */
+	enum eh_folder folder;          /* done, retry, failed; cur: not moved */
+	unsigned attempt;               /* 1 for the first */
+	long ms;
+	const char *error;              /* NULL when none */
+	size_t index, total;            /* the N of M of this pass */
+};
+
+struct eh_drain {
+	const struct eh_config *rcfg;
+	const struct eh_ctl_config *cfg;
+	struct eh_queue *q;
+	struct eh_http *http;           /* NULL: no HTTP action on */
+	struct eh_onespan *onespan;     /* NULL: download off */
+	const char *const *base_env;    /* PATH, HOME, LANG for exec */
+	void (*report)(void *ctx, const struct eh_drain_report *r);
+	int (*stop)(void *ctx);         /* asked between events; may be NULL */
+	void *ctx;
+};
+
+struct eh_drain_totals {
+	unsigned long done, retry, failed, busy;
+};
+
+/*
+ * One pass: every event due at the start of it (orphans in cur/, new/
+ * oldest first, retry/ whose time has come), each claimed, run and
+ * moved.  *next_due_ms gets the earliest next attempt still waiting in
+ * retry/ (0: none).  0, or -1 when the spool cannot be read.
+ */
+int eh_drain_pass(struct eh_drain *d, struct eh_drain_totals *t,
+    int64_t *next_due_ms);
+/* Whether any action is switched on for event. */
+int eh_drain_wants(const struct eh_ctl_config *cfg, const char *event);
+/*
+ * Housekeeping: done/ older than ESIGNHOOK_KEEP_DONE, tmp/ files whose
+ * writer is gone or older than 36 h, seen/ markers older than
+ * ESIGNHOOK_SEEN_KEEP.  Returns how many files went.
+ */
+unsigned long eh_drain_prune(struct eh_drain *d, int64_t now_ms);
+
+/*
+ * Spool one event given by hand (a OneSpan JSON body or an AlphaTrust
+ * form) through the receiver's parsers and eh_spool_put, with no
+ * remote address.  As eh_spool_put: a OneSpan event already received
+ * sets *dup and stores nothing (lib/inject.c).
+ */
+enum eh_err eh_inject(struct eh_spool *sp, enum eh_provider provider,
+    const char *buf, size_t len, char id[EH_ID_LEN + 1], int *dup);
+
+/* ------------------------------------------------------------------ */
+/* Looking at the spool (lib/view.c).                                  */
+
+/*
+ * An age or a wait for people: "5s", "3m", "2h", "4d" (whole units,
+ * rounded down) into buf (16 bytes are enough); "-" when ms < 0.
+ */
+void eh_view_age(char *buf, size_t bufsz, int64_t ms);
+
+/*
+ * One event as list sees it: owned copies (NULL when unknown: a record
+ * that eh_record_parse refuses still gets an entry).
+ */
+struct eh_view_entry {
+	char *id;
+	enum eh_folder folder;
+	char *provider;
+	char *event;
+	char *transaction_id;
+	char *received_at;
+	struct eh_qstate st;
+};
+/* Fill e from id's record bytes (rec may be NULL: unreadable) and st. */
+enum eh_err eh_view_entry_make(struct eh_view_entry *e, const char *id,
+    enum eh_folder f, const char *rec, size_t len,
+    const struct eh_qstate *st);
+/*
+ * Read id's record and state from folder f into e: EH_OK (an unreadable
+ * record or state still gives an entry), EH_ERR_FIELD_MISSING when the
+ * record is no longer there, EH_ERR_NOMEM.
+ */
+enum eh_err eh_view_entry_load(struct eh_view_entry *e, struct eh_queue *q,
+    enum eh_folder f, const char *id);
+/* Free what e owns; safe to call twice. */
+void eh_view_entry_free(struct eh_view_entry *e);
+
+/*
+ * list --json: one object and "\n", with exactly id, folder, provider,
+ * event, transaction_id, received_at, attempts, next_attempt_at,
+ * last_error.  *out malloc'd.
+ */
+enum eh_err eh_view_entry_json(char **out, const struct eh_view_entry *e);
+/*
+ * list for people: a header line, then a line per entry, columns
+ * aligned (a cell over 40 characters widens only its line); control
+ * characters shown as \u00XX.  Ages are from the ids, at now_ms.
+ */
+enum eh_err eh_view_table(char **out, const struct eh_view_entry *e,
+    size_t n, int64_t now_ms);
+
+/*
+ * show: id's record bytes rec[0..len) (NULL: unreadable) in folder f
+ * with state st.  --json: {"folder", "record" (the object, or null
+ * when the bytes are not one), "attempts", "next_attempt_at",
+ * "last_error", "actions_done"} and "\n".  For people: the state as
+ * aligned lines, then the record pretty-printed.  *out malloc'd.
+ */
+enum eh_err eh_view_show_json(char **out, enum eh_folder f, const char *rec,
+    size_t len, const struct eh_qstate *st);
+enum eh_err eh_view_show_text(char **out, const char *id, enum eh_folder f,
+    const char *rec, size_t len, const struct eh_qstate *st,
+    int64_t now_ms);
+
+/* stats: what the spool holds. */
+struct eh_view_stats {
+	unsigned long events[EH_F__MAX];        /* per folder */
+	int64_t oldest_waiting_s;       /* in new/ or retry/, by id; 0: none */
+	unsigned long long free_bytes;  /* f_bavail * f_frsize */
+};
+/* Count q's folders at now_ms; EH_ERR_SPOOL_IO (q->sys_op) or EH_OK. */
+enum eh_err eh_view_stats(struct eh_view_stats *s, struct eh_queue *q,
+    int64_t now_ms);
+/* For people (aligned lines), --json (one line), --prometheus (the text
+ * exposition format, promtool-clean).  *out malloc'd. */
+enum eh_err eh_view_stats_text(char **out, const struct eh_view_stats *s);
+enum eh_err eh_view_stats_json(char **out, const struct eh_view_stats *s);
+enum eh_err eh_view_stats_prom(char **out, const struct eh_view_stats *s);
+
+/*
+ * purge --older-than: the ids in folder f whose record file changed
+ * (ctime: moved there) at least min_age_ms before now_ms, sorted; free
+ * with eh_ids_free.
+ */
+enum eh_err eh_view_older(struct eh_queue *q, enum eh_folder f,
+    int64_t min_age_ms, int64_t now_ms, char ***ids, size_t *n);
+
+/*
+ * Replace the file at path with buf[0..len) atomically (a reader sees
+ * the old file or the new one, never half): a temporary ".<name>.<pid>"
+ * beside it, mode 0644 (for another user, e.g. node exporter), fsync,
+ * rename, fsync the directory.  0, or -1 with errno set and *op naming
+ * the step (static).
+ */
+int eh_view_write_file(const char *path, const char *buf, size_t len,
+    const char **op);
+
 /* ------------------------------------------------------------------ */
 /* HTTP client (lib/http.c: the only module that uses libcurl).        */
 
@@ -607,7 +801,7 @@ struct eh_http_req {
 	size_t body_len;
 	int64_t timeout_ms;             /* the whole transfer */
 	int out_fd;                     /* >= 0: write the body here */
-	size_t max_body;                /* else: capture at most this much */
+	size_t max_body;                /* else: capture at most this; 0: drop */
 };
 struct eh_http_resp {
 	long status;                    /* 0: no response */
@@ -654,6 +848,7 @@ struct eh_job {
 	size_t record_len;
 	unsigned attempt;               /* 1 for the first */
 	const char *download_path;      /* the zip, once download ran; or NULL */
+	const char *const *base_env;    /* PATH, HOME, LANG: eh_exec_env */
 	struct eh_http *http;           /* NULL when no HTTP action is on */
 	struct eh_onespan *onespan;     /* NULL when download is off */
 	char error[EH_ERROR_MAX];       /* out: one line, no secret */
@@ -671,6 +866,18 @@ extern const struct eh_action_def eh_actions[];
 
 /* exec: sh -c ESIGNHOOK_EXEC, record on stdin (lib/exec.c). */
 enum eh_result eh_exec_run(struct eh_job *job);
+/*
+ * The child's whole environment for job: ESIGNHOOK_EVENT_ID, _EVENT,
+ * _PROVIDER, _TRANSACTION_ID (each when known), _ATTEMPT,
+ * _DOWNLOAD_PATH (when set), then PATH (default
+ * "/usr/local/bin:/usr/bin:/bin"), HOME and LANG from job->base_env
+ * (the tool's "NAME=value" entries, NULL-terminated, or NULL; only
+ * those three names are taken, the first of each); nothing else.  A
+ * malloc'd NULL-terminated array of malloc'd "NAME=value" strings, or
+ * NULL (no memory); eh_exec_env_free frees it.
+ */
+char **eh_exec_env(const struct eh_job *job);
+void eh_exec_env_free(char **env);
 
 /* forward: POST with Standard Webhooks headers (lib/forward.c). */
 enum eh_result eh_forward_run(struct eh_job *job);
@@ -683,12 +890,45 @@ void eh_webhook_sign(char out[EH_WEBHOOK_SIG_MAX], const unsigned char *key,
 /* download: OneSpan's signed documents (lib/download.c). */
 enum eh_result eh_download_run(struct eh_job *job);
 /* The file name for a packageId: letters, digits, "-._~=" kept, every
- * other byte and a leading '.' as %XX.  malloc'd, or NULL. */
+ * other byte and a leading '.' as %XX.  malloc'd, or NULL (no memory,
+ * or an empty packageId). */
 char *eh_download_name(const char *package_id);
-/* dir/<name>.zip for the package; malloc'd, or NULL. */
+/*
+ * The longest name eh_download_run accepts (longer: a permanent
+ * failure): with ".evidence.pdf", or its temporary ".<name>.<pid>.<r>",
+ * a file name stays within NAME_MAX (255).
+ */
+#define EH_DOWNLOAD_NAME_MAX 240
+/* dir/<name>.zip for the package; malloc'd, or NULL (no memory, no
+ * ESIGNHOOK_DOWNLOAD_DIR, or a name over EH_DOWNLOAD_NAME_MAX). */
 char *eh_download_path(const struct eh_ctl_config *cfg,
     const char *package_id);
 /* Every byte outside A-Za-z0-9-._~ as %XX, for a URL path; malloc'd. */
 char *eh_url_escape(const char *s);
+
+/* ------------------------------------------------------------------ */
+/* OneSpan callback registration (lib/register.c).                     */
+
+/* Every OneSpan event the receiver knows, NULL-terminated (onespan.c). */
+extern const char *const eh_onespan_event_names[];
+/*
+ * {"url":url,"key":key,"events":[events...]} (no "key" when key is
+ * NULL) into *out, malloc'd; it holds the key: wipe it after use.
+ * 0, or -1 (no memory, or a string that is not UTF-8).
+ */
+int eh_register_body(char **out, const char *url, const char *key,
+    const char *const *events, size_t n);
+/*
+ * OneSpan's reply json[0..len), pretty-printed (2-space indent, no
+ * final newline) with every "key" member's value masked: "****" and
+ * its last 4 characters, or "****" alone for a key under 12
+ * characters.  *out malloc'd.  0, or -1 (not a JSON object, no memory).
+ */
+int eh_register_mask(char **out, const char *json, size_t len);
+/* POST {api}/callback with body (JSON); returns as eh_onespan_call. */
+int eh_register_post(struct eh_onespan *api, const char *body, size_t len,
+    struct eh_http_resp *resp);
+/* GET {api}/callback: the registration OneSpan holds. */
+int eh_register_show(struct eh_onespan *api, struct eh_http_resp *resp);
 
 #endif /* ESIGNHOOK_H */

@@ -26,6 +26,9 @@ E2E_ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 2
 BIN=${ESIGNHOOK_BIN:-cgi/esignhook}
 case $BIN in /*) ;; *) BIN=$E2E_ROOT/$BIN ;; esac
 DATA=$E2E_ROOT/tests/data
+# The operator tool, for the esignhookctl suites (ESIGNHOOKCTL_BIN too).
+CTL=${ESIGNHOOKCTL_BIN:-cgi/esignhookctl}
+case $CTL in /*) ;; *) CTL=$E2E_ROOT/$CTL ;; esac
 E2E_PASS=0
 E2E_FAIL=0
 E2E_PIDS=
@@ -256,6 +259,27 @@ use_config() {
 		LOG=$T/logs/$CFG_NAME.log
 		[ -S "$FCGI_SOCK" ] || fcgi_start "$CFG_NAME"
 	fi
+}
+
+# ---- the operator tool ----
+
+# ctl ARGS...: esignhookctl with the configuration file of the last
+# use_config ($CFG) and an environment of PATH, HOME and LANG only; sets
+# CTL_RC and leaves stdout and stderr in $T/ctl.out and $T/ctl.err
+# (stderr also appended to $T/logs/ctl.log, for the secrets check).
+ctl() {
+	env -i "PATH=$PATH" "HOME=${HOME:-/}" "LANG=${LANG:-C}" \
+	    ${CTL_ENV:-} "ESIGNHOOK_CONFIG=$CFG" "$CTL" "$@" \
+	    >"$T/ctl.out" 2>"$T/ctl.err" </dev/null
+	CTL_RC=$?
+	cat "$T/ctl.err" >>"$T/logs/ctl.log"
+	cat "$T/ctl.out" >>"$T/logs/ctl.log"
+}
+
+# How many records folder DIR of the spool holds (*.json).
+count_in() {
+	find "$SPOOL/$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l |
+	    tr -d ' '
 }
 
 # ---- FastCGI servers ----

@@ -52,6 +52,10 @@ unsigned long t_count_files(const char *dir);
 
 extern const struct t_case t_form[], t_onespan[], t_alphatrust[],
     t_record[], t_config[], t_spool[], t_body[], t_handler[], t_serve[],
-    t_log[], t_err[], t_hostile[];
+    t_log[], t_err[], t_hostile[], t_queue[], t_ctlconfig[];
+extern const struct t_case t_forward[];
+extern const struct t_case t_exec[];
+extern const struct t_case t_download[];
+extern const struct t_case t_view[];
 
 #endif

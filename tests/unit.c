@@ -36,6 +36,12 @@ static const struct {
 	{ "serve", t_serve },
 	{ "log", t_log },
 	{ "hostile", t_hostile },
+	{ "ctlconfig", t_ctlconfig },
+	{ "queue", t_queue },
+	{ "forward", t_forward },
+	{ "exec", t_exec },
+	{ "download", t_download },
+	{ "view", t_view },
 };
 
 char *
