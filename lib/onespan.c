@@ -13,8 +13,9 @@
 #include "extern.h"
 
 /* The callback event table, plus PACKAGE_OPT_OUT ("Transaction opted
- * out of" on the admin page; PACKAGE_OPT_OUT in OneSpan's SDKs). */
-static const char *const known[] = {
+ * out of" on the admin page; PACKAGE_OPT_OUT in OneSpan's SDKs).
+ * Public: esignhookctl register offers these names. */
+const char *const eh_onespan_event_names[] = {
 	"COBROWSE_REQUEST", "DOCUMENT_SIGNED", "DOCUMENT_VIEWED",
 	"EMAIL_BOUNCE", "KBA_FAILURE", "PACKAGE_ACTIVATE", "PACKAGE_ARCHIVE",
 	"PACKAGE_ATTACHMENT", "PACKAGE_COMPLETE", "PACKAGE_CREATE",
@@ -56,8 +57,8 @@ eh_onespan_known(const char *name)
 {
 	size_t i;
 
-	for (i = 0; known[i] != NULL; i++)
-		if (strcmp(known[i], name) == 0)
+	for (i = 0; eh_onespan_event_names[i] != NULL; i++)
+		if (strcmp(eh_onespan_event_names[i], name) == 0)
 			return 1;
 	return 0;
 }
