@@ -10,6 +10,9 @@
 #                        nginx/esignhook.conf and esignhook-log.conf with
 #                        local paths), logs and temporary files
 #   run/esignhook.sock   the FastCGI socket between them
+#   run/drain.log        esignhookctl drain --follow's log: one line per
+#                        event processed (no action by default: each
+#                        event goes from new/ to done/)
 #
 # Listens on 127.0.0.1:$PORT (default 8080).  Prints the URLs, the
 # secrets and ready curl lines, then waits; Ctrl-C (SIGINT or SIGTERM)
@@ -21,6 +24,7 @@ ROOT=$(pwd)
 RUN=$ROOT/run
 NG=$RUN/nginx
 BIN=${ESIGNHOOK_BIN:-$ROOT/cgi/esignhook}
+CTL=${ESIGNHOOKCTL_BIN:-$ROOT/cgi/esignhookctl}
 PORT=${PORT:-8080}
 SOCK=$RUN/esignhook.sock
 
@@ -30,6 +34,7 @@ die() {
 }
 
 [ -x "$BIN" ] || die "$BIN is not built (make)"
+[ -x "$CTL" ] || die "$CTL is not built (make)"
 case $PORT in
 '' | *[!0-9]*) die "PORT must be a number" ;;
 esac
@@ -58,6 +63,18 @@ ESIGNHOOK_SPOOL=$RUN/spool
 ESIGNHOOK_ONESPAN_KEYS=$(secret)
 ESIGNHOOK_ALPHATRUST_TOKENS=$(secret)
 ESIGNHOOK_THREADS=4
+# What esignhookctl drain does with each event (esignhookctl(8)); with
+# none of these set, every event simply moves from new/ to done/:
+#   ESIGNHOOK_EXEC                 a command; the record on its stdin
+#   ESIGNHOOK_FORWARD_URL, _SECRET POST it, signed (Standard Webhooks)
+#   ESIGNHOOK_DOWNLOAD_DIR         OneSpan's signed documents, with
+#   ESIGNHOOK_ONESPAN_API_KEY      the account's API key
+#ESIGNHOOK_EXEC=/path/to/script
+#ESIGNHOOK_FORWARD_URL=https://example.com/hook
+#ESIGNHOOK_FORWARD_SECRET=whsec_...
+#ESIGNHOOK_DOWNLOAD_DIR=$RUN/signed
+#ESIGNHOOK_ONESPAN_API_KEY=...
+ESIGNHOOK_KEEP_DONE=7d
 EOF
 	mv "$CONF.new" "$CONF" || die "cannot write $CONF"
 	echo "make run: generated $CONF with new secrets"
@@ -123,13 +140,14 @@ nginx -t -q -e "$NG/error.log" -p "$NG/" -c "$NG/nginx.conf" ||
 W_PID=
 N_PID=
 S_PID=
+D_PID=
 stop() {
 	trap '' INT TERM
 	[ -n "$S_PID" ] && kill "$S_PID" 2>/dev/null
-	for p in $N_PID $W_PID; do
+	for p in $D_PID $N_PID $W_PID; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	for p in $N_PID $W_PID; do
+	for p in $D_PID $N_PID $W_PID; do
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ "$i" -lt 100 ]; do
 			sleep 0.1
@@ -181,6 +199,11 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
 	i=$((i + 1))
 done
 
+# The drainer: events go from new/ to done/ (or through the actions
+# configured in $CONF) within a second of arriving.
+"$CTL" drain --follow </dev/null >>"$RUN/drain.log" 2>&1 &
+D_PID=$!
+
 rel() {
 	case $1 in "$ROOT"/*) echo "${1#"$ROOT"/}" ;; *) echo "$1" ;; esac
 }
@@ -201,14 +224,24 @@ Try (from $ROOT):
   curl --data-binary @tests/data/alphatrust/transaction-complete.form $URL/esignhook/alphatrust/$TOKEN
 
 Each accepted event is a file in $(rel "$SPOOL")/new/ (a OneSpan event sent again is
-stored once).  Logs: $(rel "$RUN")/esignhook.log (esignhook, one line per request),
+stored once); esignhookctl drain --follow moves it to $(rel "$SPOOL")/done/ within a
+second, running the actions set in $(rel "$CONF") (none yet: see the
+ESIGNHOOK_EXEC, _FORWARD_URL, _DOWNLOAD_DIR lines there, then Ctrl-C and make run).
+Look at the spool:
+
+  ESIGNHOOK_CONFIG=$(rel "$CONF") ./cgi/esignhookctl list done
+  ESIGNHOOK_CONFIG=$(rel "$CONF") ./cgi/esignhookctl stats
+
+Logs: $(rel "$RUN")/esignhook.log (esignhook, one line per request),
+$(rel "$RUN")/drain.log (esignhookctl, one line per event processed),
 $(rel "$NG")/esignhook-access.log (nginx, URL token masked), $(rel "$NG")/error.log.
 Secrets: $(rel "$CONF") (kept across runs; delete it for new ones).
 
 EOF
 
 # Wait; stop everything if either process dies.
-while kill -0 "$W_PID" 2>/dev/null && kill -0 "$N_PID" 2>/dev/null; do
+while kill -0 "$W_PID" 2>/dev/null && kill -0 "$N_PID" 2>/dev/null &&
+    kill -0 "$D_PID" 2>/dev/null; do
 	sleep 1 &
 	S_PID=$!
 	wait "$S_PID"
@@ -216,4 +249,5 @@ while kill -0 "$W_PID" 2>/dev/null && kill -0 "$N_PID" 2>/dev/null; do
 done
 kill -0 "$W_PID" 2>/dev/null || echo "make run: esignhook exited; see $(rel "$RUN")/esignhook.log" >&2
 kill -0 "$N_PID" 2>/dev/null || echo "make run: nginx exited; see $(rel "$NG")/error.log" >&2
+kill -0 "$D_PID" 2>/dev/null || echo "make run: esignhookctl drain exited; see $(rel "$RUN")/drain.log" >&2
 exit 1
