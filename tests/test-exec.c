@@ -660,7 +660,15 @@ hygiene(void)
 		T_EQ_STR(line[4], "/dev/null");
 		T_CHECK(strncmp(line[5], "pipe:", 5) == 0);
 		T_EQ_STR(line[6], "SigBlk:\t0000000000000000");
-		T_EQ_STR(line[7], "SigIgn:\t0000000000000000");
+		/* Signals 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID):
+		 * sigaction(2) through glibc cannot reset them, and whether
+		 * they arrive ignored depends on who started the test. */
+		{
+			unsigned long long sigign = ~0ULL;
+
+			T_CHECK(sscanf(line[7], "SigIgn:\t%llx", &sigign) == 1);
+			T_EQ_INT(sigign & ~0x180000000ULL, 0);
+		}
 		T_CHECK(sscanf(line[8], "%ld %ld", &pid, &pg) == 2);
 		snprintf(want, sizeof(want), "%ld %ld", pid, pid);
 		T_EQ_STR(line[8], want);
