@@ -71,20 +71,6 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-eh_drain_wants(const struct eh_ctl_config *cfg, const char *event)
-{
-	const char *list;
-	size_t k;
-
-	for (k = 0; eh_actions[k].name != NULL; k++) {
-		list = eh_actions[k].events(cfg);
-		if (list != NULL && eh_events_match(list, event))
-			return 1;
-	}
-	return 0;
-}
-
 /* In [0.8, 1.2]: spreads the retries of events that failed together. */
 static double
 jitter(void)
@@ -148,13 +134,24 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 	int64_t t0 = mono_ms();
 	int rc, readable;
 
-	rc = eh_queue_claim(d->q, from, id, &c);
-	if (rc <= 0) {
-		if (rc == 0)
-			t->busy++;
-		return rc < 0 ? -1 : 0;
-	}
+	rc = eh_queue_claim(d->q, from, id, now_ms(), &c);
+	if (rc <= 0)
+		return rc;
 	memset(&rep, 0, sizeof(rep));
+	rep.id = id;
+	rep.index = index;
+	rep.total = total;
+	if (rc == 2) {
+		/* Not a record at all: the queue moved it to failed/. */
+		rep.folder = EH_F_FAILED;
+		rep.attempt = 1;
+		rep.error = c.st.last_error;
+		rep.ms = (long)(mono_ms() - t0);
+		t->failed++;
+		if (d->report != NULL)
+			d->report(d->ctx, &rep);
+		return 1;
+	}
 	memset(&job, 0, sizeof(job));
 	readable = eh_record_parse(&rec, c.buf, c.len) == EH_OK &&
 	    strcmp(rec.id, c.id) == 0;
@@ -176,13 +173,10 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 	}
 	eh_queue_next(&next, d->cfg, c.st.attempts, r, now_ms(),
 	    job.retry_after_ms, jitter());
-	rep.id = id;
 	rep.event = readable ? rec.event : NULL;
 	rep.action = action;
 	rep.attempt = c.st.attempts + 1;
 	rep.error = job.error[0] != '\0' ? job.error : NULL;
-	rep.index = index;
-	rep.total = total;
 	c.st.attempts = next.attempts;
 	c.st.next_at_ms = next.next_at_ms;
 	snprintf(c.st.last_error, sizeof(c.st.last_error), "%s", job.error);
@@ -200,6 +194,8 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 		t->retry++;
 	else if (rep.folder == EH_F_FAILED)
 		t->failed++;
+	else
+		t->stuck++;
 	if (d->report != NULL)
 		d->report(d->ctx, &rep);
 	if (readable)
@@ -297,6 +293,54 @@ prune_seen(int dirfd, time_t before)
 	return n;
 }
 
+/* How old a leftover of a crash (a state with no record beside it, a
+ * state's temp file) must be before it goes: older than any move. */
+#define ORPHAN_SECONDS 3600
+
+/*
+ * Remove from folder dirfd the states whose record is gone and the temp
+ * files of states, made before 'before': a crash between the two
+ * renames of a move leaves them, and nothing else would.
+ */
+static unsigned long
+prune_orphans(int dirfd, time_t before)
+{
+	DIR *dir;
+	struct dirent *de;
+	struct stat st;
+	char rec[300];
+	unsigned long n = 0;
+	size_t len;
+	int dfd, orphan;
+
+	dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	dir = fdopendir(dfd);
+	if (dir == NULL) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			orphan = strstr(de->d_name, ".state.") != NULL;
+		else if (len > 6 && strcmp(de->d_name + len - 6, ".state") == 0) {
+			snprintf(rec, sizeof(rec), "%.*s.json", (int)(len - 6),
+			    de->d_name);
+			orphan = fstatat(dfd, rec, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+			    errno == ENOENT;
+		} else
+			continue;
+		if (orphan &&
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime < before && unlinkat(dfd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 unsigned long
 eh_drain_prune(struct eh_drain *d, int64_t now)
 {
@@ -319,6 +363,9 @@ eh_drain_prune(struct eh_drain *d, int64_t now)
 	}
 	removed += prune_seen(d->q->seenfd,
 	    (time_t)((now - d->cfg->seen_keep_ms) / 1000));
+	for (i = EH_F_CUR; i < EH_F__MAX; i++)
+		removed += prune_orphans(d->q->fd[i],
+		    (time_t)(now / 1000) - ORPHAN_SECONDS);
 	if (eh_spool_open(&sp, d->q->path) == EH_OK) {
 		removed += eh_spool_clean_tmp(&sp, EH_SPOOL_STALE_SECONDS);
 		eh_spool_close(&sp);

@@ -598,19 +598,22 @@ enum eh_err eh_queue_record(struct eh_queue *q, enum eh_folder f,
  */
 struct eh_claim {
 	int fd;                         /* the record, LOCK_EX held */
-	char id[EH_ID_LEN + 1];
+	char id[256];                   /* a file name less ".json" */
 	char *buf;                      /* the record's bytes (owned) */
 	size_t len;
 	struct eh_qstate st;
 };
 /*
  * Claim id from folder from (new, retry, or cur for an orphan): lock,
- * check the name still holds the locked file, move record and state to
- * cur/, read the record.  1: claimed; 0: another drainer has it or it
- * is gone; -1: an I/O error (q->sys_op, q->sys_errno).
+ * check the name still holds the locked file (and, from retry/, that
+ * its next attempt is not after due_ms), move record and state to cur/,
+ * read the record.  1: claimed; 0: another drainer has it, it is not
+ * due or it is gone; 2: it was no record (a symlink, a directory, too
+ * large) and went to failed/, c->st saying why; -1: an I/O error
+ * (q->sys_op, q->sys_errno).
  */
 int eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
-    struct eh_claim *c);
+    int64_t due_ms, struct eh_claim *c);
 /* Write c->st to cur/<id>.state durably (after an action succeeded). */
 int eh_queue_save(struct eh_queue *q, struct eh_claim *c);
 /*
@@ -660,7 +663,8 @@ struct eh_drain {
 };
 
 struct eh_drain_totals {
-	unsigned long done, retry, failed, busy;
+	unsigned long done, retry, failed;
+	unsigned long stuck;            /* could not be moved out of cur/ */
 };
 
 /*
@@ -671,8 +675,6 @@ struct eh_drain_totals {
  */
 int eh_drain_pass(struct eh_drain *d, struct eh_drain_totals *t,
     int64_t *next_due_ms);
-/* Whether any action is switched on for event. */
-int eh_drain_wants(const struct eh_ctl_config *cfg, const char *event);
 /*
  * Housekeeping: done/ older than ESIGNHOOK_KEEP_DONE, tmp/ files whose
  * writer is gone or older than 36 h, seen/ markers older than

@@ -379,13 +379,18 @@ eh_queue_ids(struct eh_queue *q, enum eh_folder f, char ***ids, size_t *n)
 	*ids = NULL;
 	*n = 0;
 	dfd = openat(q->fd[f], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		qfail(q, "read folder");
 		if (dfd >= 0)
 			close(dfd);
-		qfail(q, "read folder");
 		return EH_ERR_SPOOL_IO;
 	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || len <= 5 ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)
@@ -401,6 +406,13 @@ eh_queue_ids(struct eh_queue *q, enum eh_folder f, char ***ids, size_t *n)
 		if (v[cnt] == NULL)
 			goto nomem;
 		cnt++;
+	}
+	if (errno != 0) {
+		/* A short list would look like an empty queue. */
+		qfail(q, "read folder");
+		closedir(d);
+		eh_ids_free(v, cnt);
+		return EH_ERR_SPOOL_IO;
 	}
 	closedir(d);
 	if (cnt > 1)
@@ -617,44 +629,86 @@ drop_state(struct eh_queue *q, enum eh_folder f, const char *id)
 		(void)unlinkat(q->fd[f], name, 0);
 }
 
+/* Why lock_record gave no descriptor. */
+enum lock_fail {
+	LOCK_ERROR,             /* the folder or the system: q->sys_op */
+	LOCK_BUSY,              /* another drainer has it, or it is gone */
+	LOCK_BAD                /* not a record: a symlink, a directory... */
+};
+
 /*
  * Open and lock dir's <id>.json, and check the name still holds the
  * file that was locked (another drainer may have moved it between our
- * open and our lock).  fd, or -1 with *busy set when it is not ours
- * to take.
+ * open and our lock).  fd, or -1 with *why.
  */
 static int
 lock_record(struct eh_queue *q, enum eh_folder f, const char *name,
-    int *busy)
+    enum lock_fail *why)
 {
 	struct stat a, b;
 	int fd;
 
-	*busy = 0;
-	fd = openat(q->fd[f], name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	*why = LOCK_ERROR;
+	/* O_NONBLOCK: a FIFO must not hang the drainer in open(2). */
+	fd = openat(q->fd[f], name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			*busy = 1;
-			return -1;
-		}
-		return qfail(q, "open record");
+		if (errno == ENOENT)
+			*why = LOCK_BUSY;
+		else if (errno == ELOOP || errno == EACCES || errno == EPERM ||
+		    errno == ENXIO || errno == ENODEV)
+			*why = LOCK_BAD;
+		else
+			qfail(q, "open record");
+		return -1;
+	}
+	if (fstat(fd, &a) != 0) {
+		close(fd);
+		qfail(q, "stat record");
+		return -1;
+	}
+	if (!S_ISREG(a.st_mode)) {
+		close(fd);
+		*why = LOCK_BAD;
+		errno = 0;
+		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		close(fd);
-		if (errno == EWOULDBLOCK) {
-			*busy = 1;
-			return -1;
-		}
-		return qfail(q, "lock record");
+		if (errno == EWOULDBLOCK)
+			*why = LOCK_BUSY;
+		else
+			qfail(q, "lock record");
+		return -1;
 	}
-	if (fstat(fd, &a) != 0 ||
-	    fstatat(q->fd[f], name, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+	if (fstatat(q->fd[f], name, &b, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
 		close(fd);
-		*busy = 1;
+		*why = LOCK_BUSY;
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Move what is not a record out of the way, into failed/ with its
+ * reason: a drainer never stops on one bad file.  2, or 0 when it is
+ * gone already, or -1.
+ */
+static int
+quarantine(struct eh_queue *q, enum eh_folder from, const char *name,
+    struct eh_claim *c, const char *why)
+{
+	if (from != EH_F_FAILED &&
+	    renameat(q->fd[from], name, q->fd[EH_F_FAILED], name) != 0)
+		return errno == ENOENT ? 0 : qfail(q, "move to failed/");
+	memset(&c->st, 0, sizeof(c->st));
+	c->st.attempts = 1;
+	snprintf(c->st.last_error, sizeof(c->st.last_error), "%s", why);
+	if (write_state(q, q->fd[EH_F_FAILED], c->id, &c->st) != 0 ||
+	    fsync(q->fd[EH_F_FAILED]) != 0)
+		return qfail(q, "fsync failed/");
+	return 2;
 }
 
 void
@@ -669,20 +723,35 @@ eh_claim_release(struct eh_claim *c)
 
 int
 eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
-    struct eh_claim *c)
+    int64_t due_ms, struct eh_claim *c)
 {
+	enum lock_fail why;
+	struct eh_qstate st;
 	char name[256];
-	int busy;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (name_of(name, sizeof(name), id, ".json") != 0 ||
-	    strlen(id) > EH_ID_LEN + 16)
+	    strlen(id) >= sizeof(c->id))
 		return 0;
-	c->fd = lock_record(q, from, name, &busy);
-	if (c->fd < 0)
-		return busy ? 0 : -1;
 	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->fd = lock_record(q, from, name, &why);
+	if (c->fd < 0) {
+		if (why == LOCK_BAD)
+			return quarantine(q, from, name, c, errno == 0 ?
+			    "unreadable record (not a regular file)" :
+			    errno == ELOOP ? "unreadable record (a symbolic link)" :
+			    "unreadable record (cannot be opened)");
+		return why == LOCK_BUSY ? 0 : -1;
+	}
+	/* Another drainer may have tried it since our listing, and put it
+	 * back to wait: its time has not come. */
+	if (from == EH_F_RETRY && state_at(q, EH_F_RETRY, id, &st) == 0 &&
+	    st.next_at_ms > due_ms) {
+		eh_claim_release(c);
+		return 0;
+	}
 	if (from != EH_F_CUR) {
 		if (renameat(q->fd[from], name, q->fd[EH_F_CUR], name) != 0) {
 			qfail(q, "claim");
@@ -699,8 +768,16 @@ eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
 		goto bad;
 	if (lseek(c->fd, 0, SEEK_SET) != 0 ||
 	    read_fd(c->fd, RECORD_MAX, &c->buf, &c->len) != 0) {
-		qfail(q, "read record");
-		goto bad;
+		if (errno != EFBIG) {
+			qfail(q, "read record");
+			goto bad;
+		}
+		/* Larger than any record the receiver writes. */
+		close(c->fd);
+		c->fd = -1;
+		rc = quarantine(q, EH_F_CUR, name, c,
+		    "unreadable record (too large)");
+		return rc == 0 ? -1 : rc;
 	}
 	return 1;
 bad:
@@ -764,23 +841,24 @@ int
 eh_queue_move(struct eh_queue *q, const char *id, enum eh_folder from,
     enum eh_folder to)
 {
+	enum lock_fail why;
 	char name[256];
-	int fd, busy, rc = -1;
+	int fd, rc = -1;
 
 	if (from == to || name_of(name, sizeof(name), id, ".json") != 0)
 		return 0;
-	fd = lock_record(q, from, name, &busy);
+	fd = lock_record(q, from, name, &why);
 	if (fd < 0)
-		return busy ? 0 : -1;
-	if (to == EH_F_NEW) {
-		/* Back to the start: a fresh count of attempts. */
-		drop_state(q, from, id);
-	} else if (move_state(q, from, to, id) != 0)
-		goto out;
+		return why == LOCK_ERROR ? -1 : 0;
+	/* The record first: if that fails, its state stays with it. */
 	if (renameat(q->fd[from], name, q->fd[to], name) != 0) {
 		qfail(q, "move record");
 		goto out;
 	}
+	if (to == EH_F_NEW)
+		drop_state(q, from, id);  /* back to the start: fresh count */
+	else if (move_state(q, from, to, id) != 0)
+		goto out;
 	if (fsync(q->fd[to]) != 0) {
 		qfail(q, "fsync folder");
 		goto out;
@@ -794,14 +872,23 @@ out:
 int
 eh_queue_remove(struct eh_queue *q, const char *id, enum eh_folder f)
 {
+	enum lock_fail why;
 	char name[256];
-	int fd, busy, rc = 1;
+	int fd, rc = 1;
 
 	if (name_of(name, sizeof(name), id, ".json") != 0)
 		return 0;
-	fd = lock_record(q, f, name, &busy);
-	if (fd < 0)
-		return busy ? 0 : -1;
+	fd = lock_record(q, f, name, &why);
+	if (fd < 0) {
+		/* What is not a record can go too: it is in the way. */
+		if (why == LOCK_BAD && (unlinkat(q->fd[f], name, 0) == 0 ||
+		    (errno == EISDIR &&
+		    unlinkat(q->fd[f], name, AT_REMOVEDIR) == 0))) {
+			drop_state(q, f, id);
+			return 1;
+		}
+		return why == LOCK_ERROR ? -1 : 0;
+	}
 	if (unlinkat(q->fd[f], name, 0) != 0)
 		rc = qfail(q, "remove record");
 	else

@@ -223,14 +223,14 @@ claim_and_finish(void)
 	T_EQ_STR(list[2], ids[2]);
 	eh_ids_free(list, n);
 
-	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[0], &c), 1);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[0], NOW, &c), 1);
 	T_CHECK(exists(dir, "cur", ids[0], ".json"));
 	T_CHECK(!exists(dir, "new", ids[0], ".json"));
 	T_CHECK(c.len > 0 && c.buf[c.len - 1] == '\n');
 	T_EQ_INT(c.st.attempts, 0);
 	/* A second drainer cannot take it, from cur/ or new/. */
-	T_EQ_INT(eh_queue_claim(&q2, EH_F_CUR, ids[0], &c2), 0);
-	T_EQ_INT(eh_queue_claim(&q2, EH_F_NEW, ids[0], &c2), 0);
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_CUR, ids[0], NOW, &c2), 0);
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_NEW, ids[0], NOW, &c2), 0);
 	/* Nor can the operator move it meanwhile. */
 	T_EQ_INT(eh_queue_move(&q2, ids[0], EH_F_CUR, EH_F_NEW), 0);
 
@@ -247,7 +247,7 @@ claim_and_finish(void)
 	T_EQ_STR(st.last_error, "exec: exit 1");
 
 	/* From retry/, the state comes along into cur/. */
-	T_EQ_INT(eh_queue_claim(&q2, EH_F_RETRY, ids[0], &c2), 1);
+	T_EQ_INT(eh_queue_claim(&q2, EH_F_RETRY, ids[0], NOW, &c2), 1);
 	T_EQ_INT(c2.st.attempts, 1);
 	T_CHECK(exists(dir, "cur", ids[0], ".state"));
 	c2.st.actions_done = 2;
@@ -265,15 +265,15 @@ claim_and_finish(void)
 	T_CHECK(!exists(dir, "new", ids[0], ".state"));
 
 	/* done/ with keep 0: gone. */
-	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], &c), 1);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], NOW, &c), 1);
 	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 0), 0);
 	T_EQ_INT(eh_queue_find(&q, ids[1], &f), EH_ERR_FIELD_MISSING);
 	/* Claiming what is gone is not an error. */
-	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], &c), 0);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[1], NOW, &c), 0);
 	T_EQ_INT(eh_queue_remove(&q, ids[2], EH_F_NEW), 1);
 	T_EQ_INT(eh_queue_remove(&q, ids[2], EH_F_NEW), 0);
 	/* Ids that could name another directory are refused. */
-	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, "../x", &c), 0);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, "../x", NOW, &c), 0);
 	T_EQ_INT(eh_queue_find(&q, "../new/x", &f), EH_ERR_FIELD_MISSING);
 
 	eh_queue_close(&q);
@@ -300,7 +300,7 @@ orphan_in_cur(void)
 		struct eh_claim cc;
 
 		/* Claimed, then killed as kill -9 would. */
-		if (eh_queue_claim(&q, EH_F_NEW, ids[0], &cc) == 1)
+		if (eh_queue_claim(&q, EH_F_NEW, ids[0], NOW, &cc) == 1)
 			raise(SIGKILL);
 		_exit(1);
 	}
@@ -311,9 +311,9 @@ orphan_in_cur(void)
 	snprintf(path, sizeof(path), "%s/cur/%s.json", dir, ids[0]);
 	fd = open(path, O_RDONLY);
 	T_CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
-	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], &c), 0);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], NOW, &c), 0);
 	close(fd);
-	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], &c), 1);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_CUR, ids[0], NOW, &c), 1);
 	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 1), 0);
 	T_CHECK(exists(dir, "done", ids[0], ".json"));
 	eh_queue_close(&q);
@@ -321,7 +321,98 @@ orphan_in_cur(void)
 	free(dir);
 }
 
+/* What is not a record goes to failed/; the queue goes on. */
+static void
+bad_entries(void)
+{
+	static const char *const names[] = {
+		"20260101T000000.000000Z-000000000000000a",	/* symlink */
+		"20260101T000000.000000Z-000000000000000b",	/* directory */
+		"20260101T000000.000000Z-000000000000000c",	/* FIFO */
+	};
+	char ids[1][EH_ID_LEN + 1], path[512];
+	struct eh_queue q;
+	struct eh_claim c;
+	struct eh_qstate st;
+	char *dir = spool_with(1, ids);
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/new/%s.json", dir, names[0]);
+	T_CHECK(symlink("/etc/passwd", path) == 0);
+	snprintf(path, sizeof(path), "%s/new/%s.json", dir, names[1]);
+	T_CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/new/%s.json", dir, names[2]);
+	T_CHECK(mkfifo(path, 0600) == 0);
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, names[i], NOW, &c), 2);
+		T_CHECK(exists(dir, "failed", names[i], ".json"));
+		T_CHECK(!exists(dir, "new", names[i], ".json"));
+		T_EQ_INT(eh_queue_state(&q, EH_F_FAILED, names[i], &st), EH_OK);
+		T_CHECK(strncmp(st.last_error, "unreadable record (", 19) == 0);
+		T_EQ_INT(eh_queue_remove(&q, names[i], EH_F_FAILED), 1);
+	}
+	/* The good one is untouched and claimable. */
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[0], NOW, &c), 1);
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 1), 0);
+	eh_queue_close(&q);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* A long name is claimed and moved whole, never cut. */
+static void
+long_names(void)
+{
+	char ids[1][EH_ID_LEN + 1], from[600], to[600], longid[201];
+	struct eh_queue q;
+	struct eh_claim c;
+	char *dir = spool_with(1, ids);
+
+	memset(longid, 'x', 200);
+	longid[200] = '\0';
+	snprintf(from, sizeof(from), "%s/new/%s.json", dir, ids[0]);
+	snprintf(to, sizeof(to), "%s/new/%s.json", dir, longid);
+	T_CHECK(rename(from, to) == 0);
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, longid, NOW, &c), 1);
+	T_EQ_STR(c.id, longid);
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_FAILED, 1), 0);
+	T_CHECK(exists(dir, "failed", longid, ".json"));
+	T_CHECK(exists(dir, "failed", longid, ".state"));
+	eh_queue_close(&q);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* An event put back to wait by another drainer is not taken early. */
+static void
+retry_not_due(void)
+{
+	char ids[1][EH_ID_LEN + 1];
+	struct eh_queue q;
+	struct eh_claim c;
+	char *dir = spool_with(1, ids);
+
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_NEW, ids[0], NOW, &c), 1);
+	c.st.attempts = 1;
+	c.st.next_at_ms = NOW + 60 * S;
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_RETRY, 1), 0);
+	T_EQ_INT(eh_queue_claim(&q, EH_F_RETRY, ids[0], NOW, &c), 0);
+	T_CHECK(exists(dir, "retry", ids[0], ".json"));
+	T_EQ_INT(eh_queue_claim(&q, EH_F_RETRY, ids[0], NOW + 60 * S, &c), 1);
+	T_EQ_INT(c.st.attempts, 1);
+	T_EQ_INT(eh_queue_finish(&q, &c, EH_F_DONE, 1), 0);
+	eh_queue_close(&q);
+	t_rmtree(dir);
+	free(dir);
+}
+
 const struct t_case t_queue[] = {
+	{ "symlinks, directories, FIFOs in new/ go to failed/", bad_entries },
+	{ "a long name is claimed and moved whole", long_names },
+	{ "a claim from retry/ waits for the event's time", retry_not_due },
 	{ "where an event goes after an attempt (table)", next_table },
 	{ "the default schedule: ten attempts over three days",
 	    default_schedule_is_three_days },
