@@ -12,6 +12,7 @@
  * job's error.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,6 +31,10 @@
 #include "esignhook.h"
 
 #define EXEC_SHELL "/bin/sh"
+/* What the watchdog hears when its drainer dies (PR_SET_PDEATHSIG). */
+#define WATCHDOG_SIGNAL SIGUSR2
+/* The watchdog's end of the status pipe (close-on-exec). */
+#define STATUS_FD 3
 #define EXEC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 /* qmail's "permanent failure" exit status. */
 #define EXEC_EXIT_PERM 100
@@ -200,20 +205,35 @@ set_nonblock(int fd)
 	return 0;
 }
 
+/* The watchdog's, when its drainer has died: the job goes with it. */
+static void
+orphaned(int sig)
+{
+	(void)sig;
+	(void)kill(0, SIGKILL);     /* its process group: the whole job */
+	_exit(127);
+}
+
 /*
- * The child, between fork and execve: async-signal-safe calls only.
- * Signal dispositions and the mask are reset (the drainer ignores
- * SIGPIPE and blocks SIGTERM/SIGINT; execve keeps both), every
- * descriptor but 0-2 closed, and the child leads its own process group
- * so that the timeout can kill everything it started.
+ * The child, after fork: async-signal-safe calls only.  Signal
+ * dispositions and the mask are reset (the drainer ignores SIGPIPE and
+ * blocks SIGTERM/SIGINT; execve keeps both), every descriptor but 0-2
+ * closed, and the child leads its own process group so that the
+ * timeout can kill everything it started.  It stays as a watchdog
+ * between the drainer and the command: a drainer killed with kill -9
+ * cannot kill the group, so PR_SET_PDEATHSIG tells the watchdog, which
+ * does; the next drainer's attempt never runs beside a leftover.  It
+ * passes the command's exit status (or signal) on as its own.
  */
 static void __attribute__((noreturn))
-child(int in, int out, int err, char *const argv[], char *const envp[],
-    int maxfd, const struct sigaction *dfl)
+child(int in, int out, int err, int st, pid_t parent, char *const argv[],
+    char *const envp[], int maxfd, const struct sigaction *dfl)
 {
 	static const char msg[] = "exec: cannot run " EXEC_SHELL "\n";
+	struct sigaction sa;
 	sigset_t none;
-	int s, fd;
+	pid_t pid;
+	int s, fd, status;
 
 	(void)setpgid(0, 0);
 	for (s = 1; s < NSIG; s++)
@@ -221,14 +241,41 @@ child(int in, int out, int err, char *const argv[], char *const envp[],
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
-	    dup2(err, STDERR_FILENO) == -1)
+	    dup2(err, STDERR_FILENO) == -1 || dup2(st, STATUS_FD) == -1 ||
+	    fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) == -1)
 		_exit(127);
-	if (close_range(STDERR_FILENO + 1, ~0U, 0) == -1)
-		for (fd = STDERR_FILENO + 1; fd < maxfd; fd++)
+	if (close_range(STATUS_FD + 1, ~0U, 0) == -1)
+		for (fd = STATUS_FD + 1; fd < maxfd; fd++)
 			(void)close(fd);
-	execve(EXEC_SHELL, argv, envp);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(127); /* nobody to tell */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = orphaned;
+	if (sigaction(WATCHDOG_SIGNAL, &sa, NULL) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, WATCHDOG_SIGNAL) == -1)
+		_exit(127);
+	if (getppid() != parent)
+		orphaned(0);
+	pid = fork();
+	if (pid == -1)
+		_exit(127);
+	if (pid == 0) {
+		(void)sigaction(WATCHDOG_SIGNAL, dfl, NULL);
+		execve(EXEC_SHELL, argv, envp);
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(127); /* nobody to tell */
+		_exit(127);
+	}
+	/* The watchdog holds none of the command's pipes open. */
+	(void)close(STDIN_FILENO);
+	(void)close(STDOUT_FILENO);
+	(void)close(STDERR_FILENO);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			_exit(127);
+	/* The command's status goes up the status pipe; the watchdog then
+	 * ends as abruptly as it can (nothing of the drainer's copy of
+	 * memory to tidy: valgrind would call it leaked). */
+	(void)!write(STATUS_FD, &status, sizeof(status));
+	(void)kill(getpid(), SIGKILL);
 	_exit(127);
 }
 
@@ -540,8 +587,10 @@ eh_exec_run(struct eh_job *job)
 	char sh[] = "sh", dash_c[] = "-c";
 	char *argv[4];
 	char **env = NULL;
-	int inp[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	int inp[2] = { -1, -1 }, errp[2] = { -1, -1 }, stp[2] = { -1, -1 };
+	int devnull = -1, cmd_status;
 	int maxfd, was_pending, rc = 0, e;
+	pid_t parent;
 	enum eh_result res;
 	int64_t deadline;
 
@@ -577,7 +626,8 @@ eh_exec_run(struct eh_job *job)
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
 
-	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    pipe2(stp, O_CLOEXEC) == -1) {
 		res = sys_fail(job, "pipe", errno);
 		goto out;
 	}
@@ -590,9 +640,11 @@ eh_exec_run(struct eh_job *job)
 	inp[1] = above_stdio(inp[1]);
 	errp[0] = above_stdio(errp[0]);
 	errp[1] = above_stdio(errp[1]);
+	stp[0] = above_stdio(stp[0]);
+	stp[1] = above_stdio(stp[1]);
 	devnull = above_stdio(devnull);
 	if (inp[0] == -1 || inp[1] == -1 || errp[0] == -1 || errp[1] == -1 ||
-	    devnull == -1) {
+	    stp[0] == -1 || stp[1] == -1 || devnull == -1) {
 		res = sys_fail(job, "dup", errno);
 		goto out;
 	}
@@ -602,17 +654,20 @@ eh_exec_run(struct eh_job *job)
 	}
 
 	deadline = now_ms() + job->cfg->exec_timeout_ms;
+	parent = getpid();
 	r.pid = fork();
 	if (r.pid == -1) {
 		res = sys_fail(job, "fork", errno);
 		goto out;
 	}
 	if (r.pid == 0)
-		child(inp[0], devnull, errp[1], argv, env, maxfd, &dfl);
+		child(inp[0], devnull, errp[1], stp[1], parent, argv, env, maxfd,
+		    &dfl);
 	/* Both sides set the group, so a kill(-pid) never finds none. */
 	(void)setpgid(r.pid, r.pid);
 	closefd(&inp[0]);
 	closefd(&errp[1]);
+	closefd(&stp[1]);
 	closefd(&devnull);
 	r.in = inp[1];
 	r.err = errp[0];
@@ -624,6 +679,12 @@ eh_exec_run(struct eh_job *job)
 	rc = supervise(&r, deadline);
 	e = errno;
 	drain_stderr(&r);
+	/* The watchdog (reaped) passed the command's own status on; none
+	 * when it was killed with its job (the timeout). */
+	if (rc == 0 && r.reaped &&
+	    read(stp[0], &cmd_status, sizeof(cmd_status)) ==
+	    (ssize_t)sizeof(cmd_status))
+		r.status = cmd_status;
 	if (rc == -1)
 		res = sys_fail(job, "writing the record", e);
 	else
@@ -637,6 +698,8 @@ out:
 	closefd(&inp[1]);
 	closefd(&errp[0]);
 	closefd(&errp[1]);
+	closefd(&stp[0]);
+	closefd(&stp[1]);
 	closefd(&devnull);
 	eh_exec_env_free(env);
 	if (!was_pending) {

@@ -639,9 +639,9 @@ hygiene(void)
 	T_EQ_INT(fx_run(&f, "l0=$(readlink /proc/$$/fd/0); "
 	    "l1=$(readlink /proc/$$/fd/1); l2=$(readlink /proc/$$/fd/2); "
 	    "sig=$(grep -E '^Sig(Blk|Ign)' /proc/$$/status); "
-	    "read -r _ _ _ _ pg _ < /proc/$$/stat; exec > out; "
+	    "read -r _ _ _ pp pg _ < /proc/$$/stat; exec > out; "
 	    "ls /proc/$$/fd; echo \"$l0\"; echo \"$l1\"; echo \"$l2\"; "
-	    "echo \"$sig\"; echo $$ $pg; exit 0"), EH_RES_OK);
+	    "echo \"$sig\"; echo $pp $pg; exit 0"), EH_RES_OK);
 	s = fx_read(&f, "out", &len);
 	n = 0;
 	for (p = s; p != NULL && *p != '\0' && n < 16; p = nl + 1) {
@@ -669,6 +669,8 @@ hygiene(void)
 			T_CHECK(sscanf(line[7], "SigIgn:\t%llx", &sigign) == 1);
 			T_EQ_INT(sigign & ~0x180000000ULL, 0);
 		}
+		/* The shell's parent is the watchdog, which leads the job's
+		 * own process group. */
 		T_CHECK(sscanf(line[8], "%ld %ld", &pid, &pg) == 2);
 		snprintf(want, sizeof(want), "%ld %ld", pid, pid);
 		T_EQ_STR(line[8], want);
