@@ -7,6 +7,8 @@
  * is the only one that initialises libcurl.
  */
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
@@ -69,8 +71,8 @@ static const char usage_drain[] =
 "\n"
 "  --once     one pass, then exit (the default; for cron or a timer)\n"
 "  --follow   keep running: events arriving in new/ start within a second,\n"
-"             retries when due; SIGTERM or SIGINT finish the event in\n"
-"             progress and exit 0\n"
+"             retries when due; SIGTERM, SIGINT or SIGHUP finish the event\n"
+"             in progress and exit 0\n"
 "\n"
 "One logfmt line per event on stderr, a summary on stdout.  Exit 0, or 1\n"
 "when an event went to failed/ in this run; 75 when the spool is unusable.\n";
@@ -185,13 +187,15 @@ static void
 report(void *ctx, const struct eh_drain_report *r)
 {
 	struct drainer *dr = ctx;
-	char line[EH_LOG_LINE_MAX], num[32];
+	char line[EH_LOG_LINE_MAX], num[32], ts[32];
 	size_t len = 0;
 	int prio;
 
 	prio = r->folder == EH_F_DONE ? LOG_INFO : r->folder == EH_F_RETRY ?
 	    LOG_WARNING : LOG_ERR;
 	line[0] = '\0';
+	eh_rfc3339(ts, sizeof(ts), real_ms());
+	eh_logfmt(line, sizeof(line), &len, "ts", ts);
 	eh_logfmt(line, sizeof(line), &len, "prog", PROG);
 	eh_logfmt(line, sizeof(line), &len, "level", eh_log_level(prio));
 	eh_logfmt(line, sizeof(line), &len, "id", r->id);
@@ -315,6 +319,15 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	if (optind < argc)
 		return ctl_usage(usage_drain, "drain: unexpected '%s'",
 		    argv[optind]);
+	if (ctl->cfg.download_dir != NULL && ctl->cfg.onespan_api_key == NULL &&
+	    (ctl->cfg.onespan_client_id == NULL ||
+	    ctl->cfg.onespan_client_secret == NULL)) {
+		/* Every matching event would fail: say so before taking any. */
+		fprintf(stderr, "%s: ESIGNHOOK_DOWNLOAD_DIR is set but OneSpan's "
+		    "API has no credentials: set ESIGNHOOK_ONESPAN_API_KEY (or "
+		    "ESIGNHOOK_ONESPAN_CLIENT_ID and _CLIENT_SECRET)\n", PROG);
+		return CTL_EXIT_CONFIG;
+	}
 	rc = ctl_open_queue(ctl, &q);
 	if (rc != 0)
 		return rc;
@@ -339,10 +352,18 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	memset(&dr, 0, sizeof(dr));
 	dr.ctl = ctl;
 	dr.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (dr.sigfd < 0) {
+		/* Blocked with no way to read them, they would never stop us. */
+		fprintf(stderr, "%s: signalfd: %s\n", PROG, eh_errno_str(errno));
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		rc = CTL_EXIT_TEMPFAIL;
+		goto out;
+	}
 	dr.tty = isatty(STDERR_FILENO) && ctl->lg.target == EH_LOG_STDERR;
 	if (follow) {
 		char path[4200];
@@ -400,7 +421,15 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	clear_progress(&dr);
 	printf("drained: %lu done, %lu to retry, %lu failed in %.1f s\n",
 	    t.done, t.retry, t.failed, (double)(mono_ms() - t0) / 1000.0);
-	if (rc == 0 && t.failed > 0)
+	if (t.stuck > 0) {
+		/* Left in cur/ for the next drainer: the spool needs a look. */
+		fprintf(stderr, "%s: %lu event(s) could not be moved out of "
+		    "cur/ (result=stuck above)\n", PROG, t.stuck);
+		rc = CTL_EXIT_TEMPFAIL;
+	}
+	/* --once reports failures in its status, for cron; a follower
+	 * stopped by a signal did what it was asked. */
+	if (rc == 0 && t.failed > 0 && !follow)
 		rc = CTL_EXIT_FAILED;
 out:
 	for (i = 0; env[i] != NULL; i++)
@@ -703,9 +732,10 @@ main(int argc, char *argv[])
 {
 	const struct command *cmd;
 	const char *cfile = NULL;
+	struct rlimit core;
 	struct ctl ctl;
 	char msg[512];
-	int i, rc;
+	int i, rc, fd;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") != 0 || i + 1 >= argc)
@@ -735,6 +765,18 @@ main(int argc, char *argv[])
 	}
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.config_path = cfile != NULL ? cfile : getenv("ESIGNHOOK_CONFIG");
+	/* A closed 0-2 would be reused by a record or a download, and an
+	 * exec child would get it as its stdin or stderr. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
+			return 1;
+	/* It holds API keys and secrets in memory: no core file, and no
+	 * /proc/<pid>/environ or ptrace for the commands it runs (a
+	 * non-dumpable process's /proc files belong to root). */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	core.rlim_cur = core.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &core);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -742,8 +784,12 @@ main(int argc, char *argv[])
 		    PROG);
 		return 1;
 	}
-	if (eh_config_load(&ctl.rcfg, &ctl.cfg, ctl.config_path, env_lookup,
-	    NULL, msg, sizeof(msg)) != EH_OK) {
+	/* A command's --help needs no configuration. */
+	if (ctl_wants_help(argc - i, argv + i)) {
+		eh_config_init(&ctl.rcfg);
+		eh_ctl_config_init(&ctl.cfg);
+	} else if (eh_config_load(&ctl.rcfg, &ctl.cfg, ctl.config_path,
+	    env_lookup, NULL, msg, sizeof(msg)) != EH_OK) {
 		fprintf(stderr, "%s: %s\n", PROG, msg);
 		eh_config_free(&ctl.rcfg);
 		eh_ctl_config_free(&ctl.cfg);

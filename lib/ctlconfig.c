@@ -247,10 +247,11 @@ set_string(char **dst, const char *v)
 	return EH_OK;
 }
 
-/* http:// or https:// and a host after it; trailing '/' dropped.
- * "" unsets the key. */
+/* http:// or https:// and a host after it; with strip, trailing '/'
+ * dropped (the API's base, to which paths are appended; a forwarding
+ * target's URL is sent as it is).  "" unsets the key. */
 static enum eh_err
-set_url(char **dst, const char *v)
+set_url(char **dst, const char *v, int strip)
 {
 	const char *rest;
 	char *copy;
@@ -268,7 +269,7 @@ set_url(char **dst, const char *v)
 	    strlen(v) > STRING_MAX || !printable(v))
 		return EH_ERR_CONFIG;
 	n = strlen(v);
-	while (v[n - 1] == '/')
+	while (strip && v[n - 1] == '/')
 		n--;
 	copy = eh__strndup(v, n);
 	if (copy == NULL)
@@ -373,7 +374,7 @@ set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
 	if (strcmp(k, "ESIGNHOOK_EXEC_TIMEOUT") == 0)
 		return set_positive(&c->exec_timeout_ms, v);
 	if (strcmp(k, "ESIGNHOOK_FORWARD_URL") == 0)
-		return set_url(&c->forward_url, v);
+		return set_url(&c->forward_url, v, 0);
 	if (strcmp(k, "ESIGNHOOK_FORWARD_EVENTS") == 0)
 		return set_events(&c->forward_events, v);
 	if (strcmp(k, "ESIGNHOOK_FORWARD_SECRET") == 0)
@@ -391,7 +392,7 @@ set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
 	if (strcmp(k, "ESIGNHOOK_DOWNLOAD_EVIDENCE") == 0)
 		return set_bool(&c->download_evidence, v);
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_API") == 0)
-		return set_url(&c->onespan_api, v);
+		return set_url(&c->onespan_api, v, 1);
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_API_KEY") == 0)
 		return set_string(&c->onespan_api_key, v);
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_CLIENT_ID") == 0)
@@ -399,7 +400,7 @@ set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_CLIENT_SECRET") == 0)
 		return set_string(&c->onespan_client_secret, v);
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_TOKEN_URL") == 0)
-		return set_url(&c->onespan_token_url, v);
+		return set_url(&c->onespan_token_url, v, 0);
 	return EH_ERR_CONFIG;
 }
 

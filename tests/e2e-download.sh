@@ -443,10 +443,15 @@ chk_reset
 scenario nocred -ESIGNHOOK_ONESPAN_API_KEY
 spool nocred-1
 ID_NC=$ID
-drain
-chk_in "$ID_NC" failed "download: no OneSpan credentials (ESIGNHOOK_ONESPAN_API_KEY or _CLIENT_ID/_CLIENT_SECRET)"
+FROM=$(alines)
+env -i PATH=/usr/bin:/bin "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
+    >"$T/logs/nocred.out" 2>"$T/logs/nocred.err"
+chk_eq "drain exit (a configuration error)" 78 "$?"
+grep -q 'ESIGNHOOK_DOWNLOAD_DIR is set but OneSpan.s API has no credentials' \
+    "$T/logs/nocred.err" || chk_fail "message: $(cat "$T/logs/nocred.err")"
+chk_eq "still waiting in new/" 1 "$(find "$SP/new" -name "$ID_NC.json" | wc -l | tr -d ' ')"
 chk_eq "requests" 0 "$(alog "$FROM" count zip)"
-chk_done "download: no credentials: failed/ with a clear error, no request"
+chk_done "download without credentials: drain refuses to start (78, a clear message), the event waits, no request"
 
 chk_reset
 scenario alpha ESIGNHOOK_DOWNLOAD_EVENTS=* "ESIGNHOOK_ALPHATRUST_TOKENS=$AT_TOKEN"

@@ -19,15 +19,21 @@ d=$(dirname "$0")
 printf '%s %s\n' "$ESIGNHOOK_EVENT_ID" "$ESIGNHOOK_ATTEMPT" >>"$d/runs"
 cat >/dev/null
 if [ -f "$d/hang" ] && [ ! -f "$d/hung" ]; then
+	if [ -f "$d/bg" ]; then
+		# A grandchild that keeps the claim's descriptor (fd 3).
+		sleep 30 &
+		echo $! >"$d/hungbg"
+	fi
 	echo $$ >"$d/hung"
 	exec sleep 30
 fi
+[ -f "$d/slow" ] && sleep 1
 code=$(cat "$d/exit" 2>/dev/null || echo 0)
 [ "$code" -eq 0 ] || echo "handler says no ($code)" >&2
 exit "$code"
 EOF
 chmod 755 "$T/handler.sh"
-runs() { wc -l <"$T/runs" 2>/dev/null | tr -d ' ' || echo 0; }
+runs() { cat "$T/runs" 2>/dev/null | wc -l | tr -d ' '; }
 
 # n_events N PREFIX: spool N distinct OneSpan events through the receiver.
 n_events() {
@@ -41,7 +47,8 @@ n_events() {
 }
 
 fresh() {
-	rm -rf "$T/spool" "$T/runs" "$T/hang" "$T/hung" "$T/exit"
+	rm -rf "$T/spool" "$T/runs" "$T/hang" "$T/hung" "$T/exit" "$T/bg" \
+	    "$T/hungbg" "$T/slow"
 	use_config "$@"
 }
 
@@ -201,21 +208,33 @@ done
 chk_done "4 drainers at once on $N events: each exec run exactly once ($((t1 - t0)) ms, $busy drainers took a share)"
 
 # ---- a drainer killed mid-event: the next one finishes it at once ----
+# hang_then_kill: start a drainer, wait for the handler to hang, kill -9
+# the drainer.
+hang_then_kill() {
+	env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
+	    >"$T/killed.out" 2>"$T/killed.err" &
+	dp=$!
+	i=0
+	while [ ! -s "$T/hung" ] && [ "$i" -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	chk_eq "in cur/ while its action runs" 1 "$(count_in cur)"
+	kill -9 "$dp"
+	wait "$dp" 2>/dev/null
+}
 chk_reset
 fresh killed "ESIGNHOOK_EXEC=$T/handler.sh"
 : >"$T/hang"
 n_events 1 killed
-env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
-    >"$T/killed.out" 2>"$T/killed.err" &
-dp=$!
+hang_then_kill
+# Its command dies with it (PR_SET_PDEATHSIG): never two at once.
 i=0
-while [ ! -s "$T/hung" ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-chk_eq "in cur/ while its action runs" 1 "$(count_in cur)"
-kill -9 "$dp"
-wait "$dp" 2>/dev/null
-# The exec child outlives its drainer (its own process group): it must
-# not hold the claim.
-kill -0 "$(cat "$T/hung")" 2>/dev/null || chk_fail "the hung handler is gone already"
+while kill -0 "$(cat "$T/hung")" 2>/dev/null && [ "$i" -lt 40 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -0 "$(cat "$T/hung")" 2>/dev/null && chk_fail "the handler outlived its drainer"
 t0=$(now_ms)
 ctl drain
 t1=$(now_ms)
@@ -224,8 +243,70 @@ chk_eq "done/" 1 "$(count_in done)"
 chk_eq "cur/" 0 "$(count_in cur)"
 chk_eq "handler runs (killed one, then the finishing one)" 2 "$(runs)"
 [ $((t1 - t0)) -lt 5000 ] || chk_fail "took $((t1 - t0)) ms"
-kill "$(cat "$T/hung")" 2>/dev/null
-chk_done "kill -9 of a drainer mid-event: the next drain claims it from cur/ at once and finishes it ($((t1 - t0)) ms)"
+chk_done "kill -9 of a drainer mid-event: its command dies too; the next drain takes the event from cur/ at once and finishes it ($((t1 - t0)) ms)"
+
+chk_reset
+fresh killedbg "ESIGNHOOK_EXEC=$T/handler.sh"
+: >"$T/hang"
+: >"$T/bg"
+n_events 1 killedbg
+hang_then_kill
+# What the command started in the background goes too: its process
+# group is the job's.
+i=0
+while kill -0 "$(cat "$T/hungbg")" 2>/dev/null && [ "$i" -lt 40 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -0 "$(cat "$T/hungbg")" 2>/dev/null && chk_fail "the background process outlived the drainer"
+ctl drain
+chk_eq "then: done/" 1 "$(count_in done)"
+chk_eq "then: runs" 2 "$(runs)"
+chk_done "kill -9 of a drainer: a process its command left in the background dies too; the next drain finishes the event"
+
+# ---- SIGTERM: the event in hand is finished, then exit 0 ----
+chk_reset
+fresh term "ESIGNHOOK_EXEC=$T/handler.sh"
+: >"$T/slow"
+n_events 2 term
+env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
+    >"$T/term.out" 2>"$T/term.err" &
+tp=$!
+i=0
+while [ "$(runs)" -lt 1 ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$tp"
+wait "$tp"
+chk_eq "exit" 0 "$?"
+chk_eq "the event in hand: done/" 1 "$(count_in done)"
+chk_eq "the next one: still in new/" 1 "$(count_in new)"
+chk_eq "cur/" 0 "$(count_in cur)"
+chk_done "SIGTERM during a (slow, successful) action: that event done, the rest left in new/, exit 0"
+
+# ---- what is not a record, and crash leftovers ----
+chk_reset
+fresh odd
+n_events 1 odd
+ln -s /etc/passwd "$SPOOL/new/20260101T000000.000000Z-00000000000000cc.json"
+mkdir "$SPOOL/new/20260101T000000.000000Z-00000000000000dd.json"
+ctl drain
+chk_eq "exit" 1 "$CTL_RC"
+chk_eq "done/" 1 "$(count_in done)"
+chk_eq "new/" 0 "$(count_in new)"
+[ -L "$SPOOL/failed/20260101T000000.000000Z-00000000000000cc.json" ] ||
+    chk_fail "the symlink is not in failed/"
+[ -d "$SPOOL/failed/20260101T000000.000000Z-00000000000000dd.json" ] ||
+    chk_fail "the directory is not in failed/"
+grep -q 'not a regular file' "$T/ctl.err" || chk_fail "log: $(cat "$T/ctl.err")"
+mkdir -p "$SPOOL/retry"
+: >"$SPOOL/retry/20250101T000000.000000Z-0000000000000001.state"
+: >"$SPOOL/retry/.20250101T000000.000000Z-0000000000000002.state.99"
+: >"$SPOOL/retry/20250101T000000.000000Z-0000000000000003.state"
+touch -d '2 hours ago' "$SPOOL/retry/20250101T000000.000000Z-0000000000000001.state" \
+    "$SPOOL/retry/.20250101T000000.000000Z-0000000000000002.state.99"
+ctl drain
+chk_eq "crash leftovers: what stays" "20250101T000000.000000Z-0000000000000003.state" \
+    "$(ls -A "$SPOOL/retry")"
+chk_done "a symlink and a directory in new/ go to failed/ and the drain goes on; old orphan states and temp files pruned"
 
 # ---- --follow: an arriving event starts within a second; SIGTERM ----
 chk_reset
@@ -334,6 +415,8 @@ chk_eq "drain --help" 0 "$CTL_RC"
 grep -q '^usage: esignhookctl drain' "$T/ctl.out" || chk_fail "drain --help text"
 ctl --help
 grep -q '^usage: esignhookctl \[-c FILE\] COMMAND' "$T/ctl.out" || chk_fail "--help"
+env -i ESIGNHOOK_CONFIG=/nonexistent/esignhook.conf "$CTL" drain --help >"$T/ctl.out" 2>&1
+chk_eq "drain --help with no configuration" 0 "$?"
 ctl --version
 grep -q '^esignhookctl [0-9]' "$T/ctl.out" || chk_fail "--version"
 use_config badcfg ESIGNHOOK_RETRY_SCHEDULE=soon ESIGNHOOK_FORWARD_SECRET=whsec_c2VjcmV0
@@ -347,7 +430,7 @@ chk_eq "unusable spool" 75 "$CTL_RC"
 use_config codes
 env -i "PATH=$PATH" "$CTL" -c "$CFG" drain >"$T/ctl.out" 2>&1
 chk_eq "-c FILE" 0 "$?"
-chk_done "exit statuses: 64 usage, 78 configuration (key named, value not), 75 spool; -c FILE; --help; --version"
+chk_done "exit statuses: 64 usage, 78 configuration (key named, value not), 75 spool; -c FILE; --help (with no configuration too); --version"
 
 # ---- what links what: the receiver never links libcurl ----
 chk_reset

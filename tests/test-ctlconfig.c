@@ -90,7 +90,7 @@ apply_all(void)
 		{ "ESIGNHOOK_CA_FILE", "/etc/ssl/private-ca.pem" },
 		{ "ESIGNHOOK_DOWNLOAD_DIR", "/srv/signed" },
 		{ "ESIGNHOOK_DOWNLOAD_EVIDENCE", "on" },
-		{ "ESIGNHOOK_ONESPAN_API", "https://sandbox.esignlive.com/api" },
+		{ "ESIGNHOOK_ONESPAN_API", "https://sandbox.esignlive.com/api//" },
 		{ "ESIGNHOOK_ONESPAN_API_KEY", "apikey123" },
 		{ "ESIGNHOOK_ONESPAN_KEYS", " , first-key ,second" },
 		{ NULL, NULL }
@@ -110,7 +110,7 @@ apply_all(void)
 	T_EQ_STR(c.exec, "/usr/local/bin/handle --quiet");
 	T_EQ_STR(c.exec_events, "PACKAGE_COMPLETE,transaction");
 	T_EQ_INT(c.exec_timeout_ms, 5000);
-	T_EQ_STR(c.forward_url, "https://hooks.example.com/in");
+	T_EQ_STR(c.forward_url, "https://hooks.example.com/in/");
 	T_EQ_INT(c.forward_key_len, 32);
 	T_CHECK(memcmp(c.forward_key, "0123456789abcdef0123456789abcdef",
 	    32) == 0);
