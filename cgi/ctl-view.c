@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl.h"
 
@@ -44,15 +43,6 @@ const char ctl_usage_purge[] =
     "  came there at least DUR ago (250ms, 30s, 5m, 1h, 7d), or the ones\n"
     "  named, from any folder but new/ and cur/.\n";
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Print a whole string made by lib/view.c and free it: 0, or 1. */
 static int
 put(char *text)
@@ -77,17 +67,41 @@ flushed(const char *cmd, int rc)
 	return rc;
 }
 
+/* A command's --help: its usage on standard output, exit 0. */
 static int
-spool_error(const char *cmd, const struct eh_queue *q, enum eh_err err)
+help(const char *cmd, const char *usage)
 {
+	fputs(usage, stdout);
+	return flushed(cmd, 0);
+}
+
+/* Say why cmd failed on the spool and close q: the status to exit with. */
+static int
+spool_error(const char *cmd, struct eh_queue *q, enum eh_err err)
+{
+	int rc = CTL_EXIT_TEMPFAIL;
+
 	if (err == EH_ERR_NOMEM) {
 		fprintf(stderr, "esignhookctl: %s: out of memory\n", cmd);
-		return CTL_EXIT_FAILED;
-	}
-	fprintf(stderr, "esignhookctl: %s: %s: %s: %s\n", cmd, q->path,
-	    q->sys_op != NULL ? q->sys_op : "read",
-	    eh_errno_str(q->sys_errno));
-	return CTL_EXIT_TEMPFAIL;
+		rc = CTL_EXIT_FAILED;
+	} else
+		fprintf(stderr, "esignhookctl: %s: %s: %s: %s\n", cmd, q->path,
+		    q->sys_op != NULL ? q->sys_op : "read",
+		    eh_errno_str(q->sys_errno));
+	eh_queue_close(q);
+	return rc;
+}
+
+/* The folder of the event named id; 0, or 1 after saying there is none. */
+static int
+find_event(struct eh_queue *q, const char *cmd, const char *id,
+    enum eh_folder *f)
+{
+	if (eh_queue_find(q, id, f) == EH_OK)
+		return 0;
+	fprintf(stderr, "esignhookctl: %s: %s: no such event in the spool\n",
+	    cmd, id);
+	return 1;
 }
 
 /* ---- list ---- */
@@ -107,10 +121,8 @@ cmd_list(struct ctl *ctl, int argc, char *argv[])
 	char **ids, *text;
 	int json = 0, opts = 1, rc = 0, f;
 
-	if (ctl_wants_help(argc, argv)) {
-		fputs(ctl_usage_list, stdout);
-		return flushed("list", 0);
-	}
+	if (ctl_wants_help(argc, argv))
+		return help("list", ctl_usage_list);
 	for (i = 1; i < (size_t)argc; i++) {
 		if (opts && strcmp(argv[i], "--") == 0)
 			opts = 0;
@@ -170,7 +182,7 @@ cmd_list(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (err == EH_OK && !json) {
 		/* People get aligned columns: every width first. */
-		err = eh_view_table(&text, ents, ne_n, now_ms());
+		err = eh_view_table(&text, ents, ne_n, eh_now_ms());
 		if (err == EH_OK && put(text) != 0)
 			rc = CTL_EXIT_FAILED;
 	}
@@ -179,7 +191,8 @@ cmd_list(struct ctl *ctl, int argc, char *argv[])
 	free(ents);
 	if (err != EH_OK)
 		rc = spool_error("list", &q, err);
-	eh_queue_close(&q);
+	else
+		eh_queue_close(&q);
 	return flushed("list", rc);
 }
 
@@ -197,10 +210,8 @@ cmd_show(struct ctl *ctl, int argc, char *argv[])
 	size_t len = 0;
 	int json = 0, opts = 1, rc, i, tries;
 
-	if (ctl_wants_help(argc, argv)) {
-		fputs(ctl_usage_show, stdout);
-		return flushed("show", 0);
-	}
+	if (ctl_wants_help(argc, argv))
+		return help("show", ctl_usage_show);
 	for (i = 1; i < argc; i++) {
 		if (opts && strcmp(argv[i], "--") == 0)
 			opts = 0;
@@ -242,24 +253,20 @@ cmd_show(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (err == EH_ERR_SPOOL_IO)
 		rec = NULL;     /* shown as unreadable, with its state */
-	else if (err != EH_OK) {
-		rc = spool_error("show", &q, err);
-		eh_queue_close(&q);
-		return rc;
-	}
+	else if (err != EH_OK)
+		return spool_error("show", &q, err);
 	if (eh_queue_state(&q, f, id, &st) != EH_OK)
 		memset(&st, 0, sizeof(st));
 	if (json)
 		err = eh_view_show_json(&text, f, rec, len, &st);
 	else
-		err = eh_view_show_text(&text, id, f, rec, len, &st, now_ms());
+		err = eh_view_show_text(&text, id, f, rec, len, &st,
+		    eh_now_ms());
 	free(rec);
-	if (err == EH_OK)
-		rc = put(text) != 0 ? CTL_EXIT_FAILED : 0;
-	else
-		rc = spool_error("show", &q, err);
+	if (err != EH_OK)
+		return flushed("show", spool_error("show", &q, err));
 	eh_queue_close(&q);
-	return flushed("show", rc);
+	return flushed("show", put(text) != 0 ? CTL_EXIT_FAILED : 0);
 }
 
 /* ---- stats ---- */
@@ -274,10 +281,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	char *text;
 	int json = 0, prom = 0, rc, i;
 
-	if (ctl_wants_help(argc, argv)) {
-		fputs(ctl_usage_stats, stdout);
-		return flushed("stats", 0);
-	}
+	if (ctl_wants_help(argc, argv))
+		return help("stats", ctl_usage_stats);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
@@ -309,12 +314,9 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	rc = ctl_open_queue(ctl, &q);
 	if (rc != 0)
 		return rc;
-	err = eh_view_stats(&s, &q, now_ms());
-	if (err != EH_OK) {
-		rc = spool_error("stats", &q, err);
-		eh_queue_close(&q);
-		return rc;
-	}
+	err = eh_view_stats(&s, &q, eh_now_ms());
+	if (err != EH_OK)
+		return spool_error("stats", &q, err);
 	eh_queue_close(&q);
 	if (prom)
 		err = eh_view_stats_prom(&text, &s);
@@ -371,10 +373,8 @@ cmd_retry(struct ctl *ctl, int argc, char *argv[])
 	size_t n, i, k;
 	int all = 0, nids = 0, opts = 1, rc, a;
 
-	if (ctl_wants_help(argc, argv)) {
-		fputs(ctl_usage_retry, stdout);
-		return flushed("retry", 0);
-	}
+	if (ctl_wants_help(argc, argv))
+		return help("retry", ctl_usage_retry);
 	for (a = 1; a < argc; a++) {
 		if (opts && strcmp(argv[a], "--") == 0)
 			opts = 0;
@@ -398,11 +398,8 @@ cmd_retry(struct ctl *ctl, int argc, char *argv[])
 	if (all) {
 		for (k = 0; k < sizeof(from) / sizeof(from[0]); k++) {
 			err = eh_queue_ids(&q, from[k], &ids, &n);
-			if (err != EH_OK) {
-				rc = spool_error("retry", &q, err);
-				eh_queue_close(&q);
-				return rc;
-			}
+			if (err != EH_OK)
+				return spool_error("retry", &q, err);
 			for (i = 0; i < n; i++) {
 				if (retry_one(&q, ids[i], from[k]) == 0)
 					moved++;
@@ -418,11 +415,9 @@ cmd_retry(struct ctl *ctl, int argc, char *argv[])
 				opts = 0;
 				continue;
 			}
-			if (eh_queue_find(&q, argv[a], &f) != EH_OK) {
-				fprintf(stderr, "esignhookctl: retry: %s: no "
-				    "such event in the spool\n", argv[a]);
+			if (find_event(&q, "retry", argv[a], &f) != 0)
 				bad++;
-			} else if (f != EH_F_FAILED && f != EH_F_RETRY) {
+			else if (f != EH_F_FAILED && f != EH_F_RETRY) {
 				fprintf(stderr, "esignhookctl: retry: %s: in "
 				    "%s/, not in failed/ or retry/\n",
 				    argv[a], eh_folder_name(f));
@@ -471,10 +466,8 @@ cmd_purge(struct ctl *ctl, int argc, char *argv[])
 	size_t n, i;
 	int nids = 0, opts = 1, rc, a, fi;
 
-	if (ctl_wants_help(argc, argv)) {
-		fputs(ctl_usage_purge, stdout);
-		return flushed("purge", 0);
-	}
+	if (ctl_wants_help(argc, argv))
+		return help("purge", ctl_usage_purge);
 	for (a = 1; a < argc; a++) {
 		if (opts && strcmp(argv[a], "--") == 0)
 			opts = 0;
@@ -521,12 +514,9 @@ cmd_purge(struct ctl *ctl, int argc, char *argv[])
 		return rc;
 	if (folder != NULL) {
 		f = (enum eh_folder)eh_folder_parse(folder);
-		err = eh_view_older(&q, f, min_age, now_ms(), &ids, &n);
-		if (err != EH_OK) {
-			rc = spool_error("purge", &q, err);
-			eh_queue_close(&q);
-			return rc;
-		}
+		err = eh_view_older(&q, f, min_age, eh_now_ms(), &ids, &n);
+		if (err != EH_OK)
+			return spool_error("purge", &q, err);
 		/* One busy or gone meanwhile is no error: it moved on. */
 		for (i = 0; i < n; i++) {
 			rc = purge_one(&q, ids[i], f, 1);
@@ -547,11 +537,9 @@ cmd_purge(struct ctl *ctl, int argc, char *argv[])
 			opts = 0;
 			continue;
 		}
-		if (eh_queue_find(&q, argv[a], &f) != EH_OK) {
-			fprintf(stderr, "esignhookctl: purge: %s: no such "
-			    "event in the spool\n", argv[a]);
+		if (find_event(&q, "purge", argv[a], &f) != 0)
 			bad++;
-		} else if (f == EH_F_NEW || f == EH_F_CUR) {
+		else if (f == EH_F_NEW || f == EH_F_CUR) {
 			fprintf(stderr, "esignhookctl: purge: %s: in %s/, "
 			    "not processed yet: not purged\n", argv[a],
 			    eh_folder_name(f));

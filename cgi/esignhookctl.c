@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -146,24 +145,6 @@ ctl_open_queue(struct ctl *ctl, struct eh_queue *q)
 	return 0;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- drain ---- */
 
 struct drainer {
@@ -194,7 +175,7 @@ report(void *ctx, const struct eh_drain_report *r)
 	prio = r->folder == EH_F_DONE ? LOG_INFO : r->folder == EH_F_RETRY ?
 	    LOG_WARNING : LOG_ERR;
 	line[0] = '\0';
-	eh_rfc3339(ts, sizeof(ts), real_ms());
+	eh_rfc3339(ts, sizeof(ts), eh_now_ms());
 	eh_logfmt(line, sizeof(line), &len, "ts", ts);
 	eh_logfmt(line, sizeof(line), &len, "prog", PROG);
 	eh_logfmt(line, sizeof(line), &len, "level", eh_log_level(prio));
@@ -262,7 +243,7 @@ follow_wait(struct drainer *dr, int ino, int64_t next_due)
 	struct signalfd_siginfo si;
 
 	if (next_due > 0) {
-		int64_t until = next_due - real_ms();
+		int64_t until = next_due - eh_now_ms();
 
 		if (until < wait)
 			wait = until < 0 ? 0 : until;
@@ -393,16 +374,16 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	d.stop = should_stop;
 	d.ctx = &dr;
 	memset(&t, 0, sizeof(t));
-	t0 = mono_ms();
+	t0 = eh_mono_ms();
 	rc = 0;
 	for (;;) {
-		if (mono_ms() - last_prune > 3600 * 1000 || last_prune == 0) {
-			unsigned long n = eh_drain_prune(&d, real_ms());
+		if (last_prune == 0 || eh_mono_ms() - last_prune > 3600 * 1000) {
+			unsigned long n = eh_drain_prune(&d, eh_now_ms());
 
 			if (n > 0)
 				eh_log_msg(&ctl->lg, LOG_INFO, "pruned %lu "
 				    "file(s): done/, seen/, tmp/", n);
-			last_prune = mono_ms();
+			last_prune = eh_mono_ms();
 		}
 		if (eh_drain_pass(&d, &t, &next_due) != 0) {
 			clear_progress(&dr);
@@ -420,7 +401,7 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	}
 	clear_progress(&dr);
 	printf("drained: %lu done, %lu to retry, %lu failed in %.1f s\n",
-	    t.done, t.retry, t.failed, (double)(mono_ms() - t0) / 1000.0);
+	    t.done, t.retry, t.failed, (double)(eh_mono_ms() - t0) / 1000.0);
 	if (t.stuck > 0) {
 		/* Left in cur/ for the next drainer: the spool needs a look. */
 		fprintf(stderr, "%s: %lu event(s) could not be moved out of "
@@ -446,38 +427,6 @@ out:
 
 /* ---- inject ---- */
 
-/* Read all of fd, at most max bytes: 0, -1 on error, 1 when too big. */
-static int
-read_all(int fd, size_t max, char **buf, size_t *len)
-{
-	char *p;
-	size_t got = 0;
-	ssize_t n;
-
-	p = malloc(max + 1);
-	if (p == NULL)
-		return -1;
-	for (;;) {
-		n = read(fd, p + got, max + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(p);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			free(p);
-			return 1;
-		}
-	}
-	*buf = p;
-	*len = got;
-	return 0;
-}
-
 static int
 cmd_inject(struct ctl *ctl, int argc, char *argv[])
 {
@@ -486,7 +435,7 @@ cmd_inject(struct ctl *ctl, int argc, char *argv[])
 	enum eh_err err;
 	char id[EH_ID_LEN + 1], *buf;
 	size_t len;
-	int fd = STDIN_FILENO, dup, rc;
+	int fd = STDIN_FILENO, dup, rc, e;
 
 	if (ctl_wants_help(argc, argv)) {
 		fputs(usage_inject, stdout);
@@ -514,13 +463,14 @@ cmd_inject(struct ctl *ctl, int argc, char *argv[])
 			return CTL_EXIT_FAILED;
 		}
 	}
-	rc = read_all(fd, ctl->rcfg.max_body, &buf, &len);
+	rc = eh_read_fd(fd, ctl->rcfg.max_body, &buf, &len);
+	e = errno;
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (rc != 0) {
-		fprintf(stderr, "%s: inject: %s\n", PROG, rc > 0 ?
+		fprintf(stderr, "%s: inject: %s\n", PROG, e == EFBIG ?
 		    "the event is larger than ESIGNHOOK_MAX_BODY" :
-		    eh_errno_str(errno));
+		    eh_errno_str(e));
 		return CTL_EXIT_FAILED;
 	}
 	err = eh_spool_open(&sp, ctl->rcfg.spool);
@@ -553,29 +503,30 @@ cmd_inject(struct ctl *ctl, int argc, char *argv[])
 
 /* ---- register ---- */
 
-/* Split "A,B" into names, each a known OneSpan event. */
+/*
+ * Split "A,B" into names, each a known OneSpan event: the names are cut
+ * out of list in place (a NUL after each), blanks around them dropped.
+ */
 static int
 parse_events(char *list, const char **out, size_t max, size_t *n)
 {
-	char *p, *comma;
+	const char *cur = list, *item;
+	char *p;
+	size_t len;
 
 	*n = 0;
-	for (p = list;; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (comma != NULL)
-			*comma = '\0';
-		while (*p == ' ')
-			p++;
-		if (*p != '\0') {
-			if (!eh_onespan_known(p) || *n == max) {
-				fprintf(stderr, "%s: register: unknown OneSpan "
-				    "event '%s'\n", PROG, p);
-				return -1;
-			}
-			out[(*n)++] = p;
+	while (eh_list_next(&cur, &item, &len)) {
+		if (len == 0)
+			continue;
+		/* The cursor is past this item's comma already. */
+		p = list + (item - list);
+		p[len] = '\0';
+		if (!eh_onespan_known(p) || *n == max) {
+			fprintf(stderr, "%s: register: unknown OneSpan event "
+			    "'%s'\n", PROG, p);
+			return -1;
 		}
-		if (comma == NULL)
-			break;
+		out[(*n)++] = p;
 	}
 	return *n > 0 ? 0 : -1;
 }

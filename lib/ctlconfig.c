@@ -78,15 +78,6 @@ eh_ctl_config_init(struct eh_ctl_config *c)
 	c->forward_timeout_ms = 30 * 1000;
 }
 
-static void
-wipe_free(char **s)
-{
-	if (*s != NULL)
-		sodium_memzero(*s, strlen(*s));
-	free(*s);
-	*s = NULL;
-}
-
 void
 eh_ctl_config_free(struct eh_ctl_config *c)
 {
@@ -100,9 +91,9 @@ eh_ctl_config_free(struct eh_ctl_config *c)
 	free(c->onespan_api);
 	free(c->onespan_client_id);
 	free(c->onespan_token_url);
-	wipe_free(&c->onespan_api_key);
-	wipe_free(&c->onespan_client_secret);
-	wipe_free(&c->register_key);
+	eh__wipe_free(&c->onespan_api_key);
+	eh__wipe_free(&c->onespan_client_secret);
+	eh__wipe_free(&c->register_key);
 	sodium_memzero(c->forward_key, sizeof(c->forward_key));
 	eh_ctl_config_init(c);
 }
@@ -111,28 +102,20 @@ enum eh_err
 eh_schedule_parse(struct eh_ctl_config *c, const char *s)
 {
 	int64_t sched[EH_SCHEDULE_MAX];
-	const char *p, *e, *comma;
+	const char *cur = s, *p;
 	char one[32];
-	size_t n = 0;
+	size_t n = 0, len;
 
-	for (p = s;; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (comma == NULL)
-			comma = p + strlen(p);
-		e = comma;
-		eh__trim(&p, &e, 0);
-		if (e == p && *comma == '\0' && n == 0)
+	while (eh_list_next(&cur, &p, &len)) {
+		if (len == 0 && cur == NULL && n == 0)
 			break;          /* "": no retries at all */
-		if (e == p || (size_t)(e - p) >= sizeof(one) ||
-		    n == EH_SCHEDULE_MAX)
+		if (len == 0 || len >= sizeof(one) || n == EH_SCHEDULE_MAX)
 			return EH_ERR_CONFIG;
-		memcpy(one, p, (size_t)(e - p));
-		one[e - p] = '\0';
+		memcpy(one, p, len);
+		one[len] = '\0';
 		if (eh_duration_parse(one, &sched[n]) != EH_OK)
 			return EH_ERR_CONFIG;
 		n++;
-		if (*comma == '\0')
-			break;
 	}
 	memcpy(c->schedule_ms, sched, n * sizeof(sched[0]));
 	c->schedule_n = n;
@@ -162,32 +145,24 @@ event_name_ok(const char *p, size_t n)
 static enum eh_err
 set_events(char **dst, const char *v)
 {
-	const char *p, *e, *comma;
+	const char *cur = v, *p;
 	char *out;
-	size_t n = 0;
+	size_t n = 0, len;
 
 	out = malloc(strlen(v) + 1);
 	if (out == NULL)
 		return EH_ERR_NOMEM;
-	for (p = v;; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (comma == NULL)
-			comma = p + strlen(p);
-		e = comma;
-		eh__trim(&p, &e, 0);
-		if (e > p) {
-			if (!(e - p == 1 && *p == '*') &&
-			    !event_name_ok(p, (size_t)(e - p))) {
-				free(out);
-				return EH_ERR_CONFIG;
-			}
-			if (n > 0)
-				out[n++] = ',';
-			memcpy(out + n, p, (size_t)(e - p));
-			n += (size_t)(e - p);
+	while (eh_list_next(&cur, &p, &len)) {
+		if (len == 0)
+			continue;
+		if (!(len == 1 && *p == '*') && !event_name_ok(p, len)) {
+			free(out);
+			return EH_ERR_CONFIG;
 		}
-		if (*comma == '\0')
-			break;
+		if (n > 0)
+			out[n++] = ',';
+		memcpy(out + n, p, len);
+		n += len;
 	}
 	out[n] = '\0';
 	if (n == 0) {
@@ -202,31 +177,17 @@ set_events(char **dst, const char *v)
 int
 eh_events_match(const char *list, const char *event)
 {
-	const char *p, *comma;
-	size_t n;
+	const char *cur = list, *p;
+	size_t n, len;
 
 	if (list == NULL || event == NULL)
 		return list != NULL && strcmp(list, "*") == 0;
 	n = strlen(event);
-	for (p = list;; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (comma == NULL)
-			comma = p + strlen(p);
-		if ((comma - p == 1 && *p == '*') ||
-		    ((size_t)(comma - p) == n && memcmp(p, event, n) == 0))
+	while (eh_list_next(&cur, &p, &len))
+		if ((len == 1 && *p == '*') ||
+		    (len == n && memcmp(p, event, n) == 0))
 			return 1;
-		if (*comma == '\0')
-			return 0;
-	}
-}
-
-static int
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
+	return 0;
 }
 
 static enum eh_err
@@ -234,7 +195,7 @@ set_string(char **dst, const char *v)
 {
 	char *copy;
 
-	if (strlen(v) > STRING_MAX || !printable(v))
+	if (strlen(v) > STRING_MAX || !eh__printable(v, strlen(v)))
 		return EH_ERR_CONFIG;
 	copy = NULL;
 	if (*v != '\0') {
@@ -242,7 +203,7 @@ set_string(char **dst, const char *v)
 		if (copy == NULL)
 			return EH_ERR_NOMEM;
 	}
-	wipe_free(dst);
+	eh__wipe_free(dst);
 	*dst = copy;
 	return EH_OK;
 }
@@ -266,7 +227,7 @@ set_url(char **dst, const char *v, int strip)
 	else
 		return EH_ERR_CONFIG;
 	if (*rest == '\0' || *rest == '/' || strpbrk(v, " \t") != NULL ||
-	    strlen(v) > STRING_MAX || !printable(v))
+	    strlen(v) > STRING_MAX || !eh__printable(v, strlen(v)))
 		return EH_ERR_CONFIG;
 	n = strlen(v);
 	while (strip && v[n - 1] == '/')
@@ -307,29 +268,15 @@ set_forward_secret(struct eh_ctl_config *c, const char *v)
 static enum eh_err
 set_register_key(struct eh_ctl_config *c, const char *v)
 {
-	const char *p = v, *e;
+	const char *cur = v, *p;
+	size_t len;
 
-	e = strchr(p, ',');
-	for (;;) {
-		if (e == NULL)
-			e = p + strlen(p);
-		{
-			const char *s = p, *t = e;
-
-			eh__trim(&s, &t, 0);
-			if (t > s) {
-				wipe_free(&c->register_key);
-				c->register_key = eh__strndup(s, (size_t)(t - s));
-				return c->register_key != NULL ? EH_OK :
-				    EH_ERR_NOMEM;
-			}
+	eh__wipe_free(&c->register_key);
+	while (eh_list_next(&cur, &p, &len))
+		if (len > 0) {
+			c->register_key = eh__strndup(p, len);
+			return c->register_key != NULL ? EH_OK : EH_ERR_NOMEM;
 		}
-		if (*e == '\0')
-			break;
-		p = e + 1;
-		e = strchr(p, ',');
-	}
-	wipe_free(&c->register_key);
 	return EH_OK;
 }
 

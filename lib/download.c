@@ -9,11 +9,13 @@
  * opened once and used through *at() calls.  Each file is written as
  * the spool writes events: a dot-name created O_EXCL, fsync, rename
  * over the final name (a re-download replaces it whole), fsync of the
- * directory.  Anything that goes wrong leaves nothing behind.
+ * directory.  Anything that goes wrong leaves nothing behind; what a
+ * killed drainer leaves (its dot-file) the next download removes.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -36,30 +39,27 @@
 #define EOCD_LEN 22
 #define EOCD_SEARCH (EOCD_LEN + 65535)
 
-static const char hexdig[] = "0123456789ABCDEF";
-
-static int
-unreserved(unsigned char c)
+/*
+ * s with every byte but letters, digits and those of keep as %XX
+ * (uppercase hex, RFC 3986 2.1); with nodot, a leading '.' too.
+ * malloc'd, or NULL.
+ */
+static char *
+pct_encode(const char *s, const char *keep, int nodot)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
-}
-
-/* RFC 3986 2.3: everything but the unreserved characters as %XX. */
-char *
-eh_url_escape(const char *s)
-{
+	static const char hexdig[] = "0123456789ABCDEF";
 	size_t n = strlen(s), i, o = 0;
+	unsigned char c;
 	char *out;
 
 	out = malloc(3 * n + 1);
 	if (out == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (unreserved(c))
+		c = (unsigned char)s[i];
+		if (((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr(keep, c) != NULL) &&
+		    !(nodot && i == 0 && c == '.'))
 			out[o++] = (char)c;
 		else {
 			out[o++] = '%';
@@ -69,6 +69,13 @@ eh_url_escape(const char *s)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* RFC 3986 2.3: everything but the unreserved characters as %XX. */
+char *
+eh_url_escape(const char *s)
+{
+	return pct_encode(s, "-._~", 0);
 }
 
 /*
@@ -80,27 +87,9 @@ eh_url_escape(const char *s)
 char *
 eh_download_name(const char *package_id)
 {
-	size_t n = strlen(package_id), i, o = 0;
-	char *out;
-
-	if (n == 0)
+	if (*package_id == '\0')
 		return NULL;
-	out = malloc(3 * n + 1);
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)package_id[i];
-
-		if ((unreserved(c) || c == '=') && !(i == 0 && c == '.'))
-			out[o++] = (char)c;
-		else {
-			out[o++] = '%';
-			out[o++] = hexdig[c >> 4];
-			out[o++] = hexdig[c & 0xf];
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return pct_encode(package_id, "-._~=", 1);
 }
 
 char *
@@ -297,6 +286,47 @@ make_temp(int dirfd, const char *name, char *tmp, size_t tmpsz)
 	return -1;
 }
 
+/*
+ * How old a temporary must be to be a dead drainer's (killed in the
+ * middle of a transfer): older than any transfer (DOWNLOAD_TIMEOUT_MS).
+ */
+#define STALE_SECONDS 3600
+
+/* Whether s is a name make_temp makes: ".<name>.<digits>.<5 hex>". */
+static int
+temp_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 10 || s[0] != '.' || s[n - 6] != '.')
+		return 0;
+	for (i = n - 5; i < n; i++)
+		if (strchr("0123456789abcdef", s[i]) == NULL)
+			return 0;
+	for (i = n - 7; i > 1 && s[i] >= '0' && s[i] <= '9'; i--)
+		continue;
+	return i < n - 7 && i > 1 && s[i] == '.';
+}
+
+/* Remove dirfd's temporaries of downloads that died before 'before'. */
+static void
+remove_stale(int dirfd, time_t before)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+
+	d = eh__dir_open(dirfd);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (temp_name(de->d_name) &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < before)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
 /* Refused under ESIGNHOOK_SPOOL_MIN_FREE: the same floor as the spool's. */
 #define LOW_SPACE "download: less free space than ESIGNHOOK_SPOOL_MIN_FREE " \
 	"in ESIGNHOOK_DOWNLOAD_DIR"
@@ -325,7 +355,9 @@ fetch(struct eh_job *job, int dirfd, const char *name, const char *esc_id,
 	if (free_bytes(dirfd, &before) != 0)
 		return fail(job, EH_RES_TEMP, "download: statvfs: %s",
 		    eh_errno_str(errno));
-	if (before < min_free)
+	/* At the floor already: not one byte may be written (and a bound
+	 * of 0 below would mean none at all). */
+	if (before <= min_free)
 		return fail(job, EH_RES_TEMP, LOW_SPACE);
 	pn = strlen("/packages/") + strlen(esc_id) + 1 + strlen(p->what) + 1;
 	path = malloc(pn);
@@ -346,9 +378,14 @@ fetch(struct eh_job *job, int dirfd, const char *name, const char *esc_id,
 	req.headers = hdrs;
 	req.timeout_ms = DOWNLOAD_TIMEOUT_MS;
 	req.out_fd = fd;
+	/* The transfer stops where the floor would be crossed, not after. */
+	req.max_body = (size_t)(before - min_free);
 	if (eh_onespan_call(job->onespan, path, &req, &resp) != 0) {
-		r = fail(job, EH_RES_TEMP, "download: %s: %s", p->what,
-		    resp.error);
+		if (resp.too_large)
+			r = fail(job, EH_RES_TEMP, LOW_SPACE);
+		else
+			r = fail(job, EH_RES_TEMP, "download: %s: %s", p->what,
+			    resp.error);
 		goto out;
 	}
 	if (resp.status < 200 || resp.status > 299) {
@@ -385,7 +422,8 @@ fetch(struct eh_job *job, int dirfd, const char *name, const char *esc_id,
 	}
 	/*
 	 * The file is written by now, so check both: what was free before,
-	 * less what we wrote, and what is free now (others write too).
+	 * less what we wrote (the bound on the transfer kept that), and
+	 * what is free now (others write too).
 	 */
 	if (free_bytes(dirfd, &after) != 0) {
 		r = fail(job, EH_RES_TEMP, "download: statvfs: %s",
@@ -493,6 +531,8 @@ eh_download_run(struct eh_job *job)
 		    eh_errno_str(errno));
 		goto out;
 	}
+	/* Nothing else removes what a killed drainer left. */
+	remove_stale(dirfd, (time_t)(eh_now_ms() / 1000) - STALE_SECONDS);
 	r = fetch(job, dirfd, name, esc, &zip_part);
 	if (r == EH_RES_OK && cfg->download_evidence)
 		r = fetch(job, dirfd, name, esc, &pdf_part);

@@ -74,16 +74,6 @@ closefd(int *fd)
 	*fd = -1;
 }
 
-/* Monotonic milliseconds. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 env_add(char **env, size_t *n, const char *name, const char *value)
 {
@@ -396,7 +386,7 @@ supervise(struct run *r, int64_t deadline)
 	for (;;) {
 		if (exited(r))
 			return 0;
-		left = deadline - now_ms();
+		left = deadline - eh_mono_ms();
 		if (left <= 0) {
 			kill_reap(r);
 			return 1;
@@ -653,7 +643,7 @@ eh_exec_run(struct eh_job *job)
 		goto out;
 	}
 
-	deadline = now_ms() + job->cfg->exec_timeout_ms;
+	deadline = eh_mono_ms() + job->cfg->exec_timeout_ms;
 	parent = getpid();
 	r.pid = fork();
 	if (r.pid == -1) {

@@ -4,6 +4,7 @@
 #ifndef EH_EXTERN_H
 #define EH_EXTERN_H
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* Lengths of the documented OneSpan fields (callback event table). */
@@ -16,6 +17,13 @@
 /* Hex SHA-256 over "<provider>\n" and the canonical form of data. */
 int eh__dedupe_key(char out[65], const char *provider, const void *data);
 
+/* Append src's lines to dst, each after prefix (or ""). */
+void eh__problems_append(struct eh_problems *dst,
+    const struct eh_problems *src, const char *prefix);
+/* A field name fit for a problem line: at most 40 bytes of it (then
+ * "..."), control characters as '?', into out[cap]; returns out. */
+const char *eh__problem_name(char *out, size_t cap, const char *name);
+
 /* Case-insensitive ASCII comparison of n bytes (locale-free). */
 int eh__strncaseeq(const char *a, const char *b, size_t n);
 
@@ -25,5 +33,17 @@ char *eh__strndup(const char *s, size_t n);
 /* Narrow [*s, *e) past the spaces and tabs at both ends; with cr set,
  * past '\r' too (a configuration file saved with CRLF line ends). */
 void eh__trim(const char **s, const char **e, int cr);
+
+/* Wipe the string *s (may be NULL), free it, set *s to NULL. */
+void eh__wipe_free(char **s);
+/* Whether s[0..n) has no control character (C0 or DEL). */
+int eh__printable(const char *s, size_t n);
+/* dirfd's entries, through a descriptor of their own (closedir it):
+ * the stream, or NULL with errno. */
+DIR *eh__dir_open(int dirfd);
+/* eh_read_fd of dirfd's path (AT_FDCWD: the working directory's),
+ * opened O_RDONLY | O_CLOEXEC | flags: 0, or -1 with errno. */
+int eh__read_file(int dirfd, const char *path, int flags, size_t max,
+    char **buf, size_t *len);
 
 #endif

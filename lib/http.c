@@ -73,47 +73,41 @@ static int
 append_file(char **buf, size_t *len, const char *path)
 {
 	struct stat st;
-	char *p;
-	size_t want, got = 0;
-	ssize_t r;
-	int fd, e;
+	char *file, *p;
+	size_t n;
+	int fd, rc, e;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	/* Not a FIFO or a device, which could hang or never end. */
 	if (fstat(fd, &st) != 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_size > CA_FILE_MAX) {
+		rc = -1;
+	else if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		goto fail;
-	}
-	want = (size_t)st.st_size;
-	/* One byte for a '\n' between two files, one for the NUL. */
-	p = realloc(*buf, *len + want + 2);
-	if (p == NULL)
-		goto fail;
-	*buf = p;
-	while (got < want) {
-		r = read(fd, p + *len + got, want - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
+		rc = -1;
+	} else
+		rc = eh_read_fd(fd, CA_FILE_MAX, &file, &n);
+	e = errno;
 	close(fd);
-	*len += got;
+	errno = e;
+	if (rc != 0)
+		return -1;
+	/* One byte for a '\n' between two files, one for the NUL. */
+	p = realloc(*buf, *len + n + 2);
+	if (p == NULL) {
+		free(file);
+		errno = ENOMEM;
+		return -1;
+	}
+	*buf = p;
+	memcpy(p + *len, file, n);
+	free(file);
+	*len += n;
 	if (*len > 0 && p[*len - 1] != '\n')
 		p[(*len)++] = '\n';
 	p[*len] = '\0';
 	return 0;
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
 }
 
 /*
@@ -246,6 +240,11 @@ on_body(char *buf, size_t size, size_t nmemb, void *arg)
 	char *p;
 
 	if (x->req->out_fd >= 0) {
+		if (x->req->max_body > 0 &&
+		    n > x->req->max_body - resp->written) {
+			x->too_large = 1;
+			return 0;
+		}
 		while (off < n) {
 			w = write(x->req->out_fd, buf + off, n - off);
 			if (w < 0 && errno == EINTR)
@@ -520,6 +519,7 @@ eh_http_do(struct eh_http *h, const struct eh_http_req *req,
 	}
 	if (rc != CURLE_OK) {
 		resp->transport = (int)rc;
+		resp->too_large = x.too_large;
 		if (x.too_large)
 			snprintf(resp->error, sizeof(resp->error),
 			    "response too large");

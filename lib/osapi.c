@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -41,16 +40,6 @@ struct eh_onespan {
 	char *url;              /* the last call's URL; req->url points here */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 set_error(struct eh_http_resp *resp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -70,14 +59,6 @@ resp_reset(struct eh_http_resp *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after_s = -1;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL)
-		sodium_memzero(s, strlen(s));
-	free(s);
 }
 
 /* The API key wins when both kinds of credentials are configured. */
@@ -145,8 +126,7 @@ eh_onespan_new(struct eh_onespan **api, const struct eh_ctl_config *cfg,
 static void
 drop_token(struct eh_onespan *api)
 {
-	wipe_free(api->token);
-	api->token = NULL;
+	eh__wipe_free(&api->token);
 	api->token_once = 0;
 	api->token_until = 0;
 }
@@ -162,7 +142,7 @@ eh_onespan_free(struct eh_onespan *api)
 	free(api);
 }
 
-/* "Authorization: <scheme> <secret>", malloc'd; wipe_free it. */
+/* "Authorization: <scheme> <secret>", malloc'd; eh__wipe_free it. */
 static char *
 auth_header(const char *scheme, const char *secret)
 {
@@ -345,9 +325,9 @@ fetch_token(struct eh_onespan *api, struct eh_http_resp *resp)
 	req.out_fd = -1;
 	req.max_body = TOKEN_BODY_MAX;
 	resp_reset(&tr);
-	asked_at = mono_ms();
+	asked_at = eh_mono_ms();
 	rc = eh_http_do(api->http, &req, &tr);
-	wipe_free(auth);
+	eh__wipe_free(&auth);
 	if (rc != 0) {
 		resp->transport = tr.transport;
 		set_error(resp, "OneSpan token request: %s", tr.error);
@@ -413,7 +393,7 @@ eh_onespan_call(struct eh_onespan *api, const char *path,
 
 	for (tries = 0;; tries++) {
 		if (oauth && (api->token == NULL ||
-		    (!api->token_once && mono_ms() >= api->token_until))) {
+		    (!api->token_once && eh_mono_ms() >= api->token_until))) {
 			rc = fetch_token(api, resp);
 			if (rc != 0)
 				return rc > 0 ? 0 : -1;
@@ -431,7 +411,7 @@ eh_onespan_call(struct eh_onespan *api, const char *path,
 		req->headers = hdrs;
 		rc = eh_http_do(api->http, req, resp);
 		req->headers = caller;
-		wipe_free(auth);
+		eh__wipe_free(&auth);
 		if (oauth && api->token_once)
 			drop_token(api);
 		if (rc != 0 || resp->status != 401 || !oauth || tries > 0)

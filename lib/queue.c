@@ -374,16 +374,12 @@ eh_queue_ids(struct eh_queue *q, enum eh_folder f, char ***ids, size_t *n)
 	struct dirent *de;
 	char **v = NULL, **nv;
 	size_t cnt = 0, cap = 0, len;
-	int dfd;
 
 	*ids = NULL;
 	*n = 0;
-	dfd = openat(q->fd[f], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	d = eh__dir_open(q->fd[f]);
 	if (d == NULL) {
 		qfail(q, "read folder");
-		if (dfd >= 0)
-			close(dfd);
 		return EH_ERR_SPOOL_IO;
 	}
 	for (;;) {
@@ -455,63 +451,6 @@ eh_queue_find(struct eh_queue *q, const char *id, enum eh_folder *f)
 	return EH_ERR_FIELD_MISSING;
 }
 
-/* Read all of fd, at most max bytes: 0, or -1 (errno). */
-static int
-read_fd(int fd, size_t max, char **buf, size_t *len)
-{
-	char *p = NULL, *np;
-	size_t got = 0, cap = 0;
-	ssize_t n;
-
-	for (;;) {
-		if (got == cap) {
-			if (cap >= max) {
-				free(p);
-				errno = EFBIG;
-				return -1;
-			}
-			cap = cap ? cap * 2 : 4096;
-			np = realloc(p, cap + 1);
-			if (np == NULL) {
-				free(p);
-				errno = ENOMEM;
-				return -1;
-			}
-			p = np;
-		}
-		n = read(fd, p + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(p);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	p[got] = '\0';
-	*buf = p;
-	*len = got;
-	return 0;
-}
-
-/* Read dir/name into a buffer; -1 with errno (ENOENT when absent). */
-static int
-read_at(int dir, const char *name, size_t max, char **buf, size_t *len)
-{
-	int fd, rc, e;
-
-	fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	rc = read_fd(fd, max, buf, len);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 /* The state in folder f; with none there, a zero state. */
 static int
 state_at(struct eh_queue *q, enum eh_folder f, const char *id,
@@ -523,7 +462,8 @@ state_at(struct eh_queue *q, enum eh_folder f, const char *id,
 	memset(st, 0, sizeof(*st));
 	if (name_of(name, sizeof(name), id, ".state") != 0)
 		return -1;
-	if (read_at(q->fd[f], name, STATE_MAX, &buf, &len) != 0)
+	if (eh__read_file(q->fd[f], name, O_NOFOLLOW, STATE_MAX, &buf,
+	    &len) != 0)
 		return errno == ENOENT ? 1 : qfail(q, "read state");
 	/* A damaged state costs the count of attempts, not the event. */
 	if (eh_qstate_parse(st, buf, len) != EH_OK)
@@ -555,7 +495,8 @@ eh_queue_record(struct eh_queue *q, enum eh_folder f, const char *id,
 	*len = 0;
 	if (name_of(name, sizeof(name), id, ".json") != 0)
 		return EH_ERR_FIELD_MISSING;
-	if (read_at(q->fd[f], name, RECORD_MAX, buf, len) != 0) {
+	if (eh__read_file(q->fd[f], name, O_NOFOLLOW, RECORD_MAX, buf,
+	    len) != 0) {
 		if (errno == ENOENT)
 			return EH_ERR_FIELD_MISSING;
 		qfail(q, "read record");
@@ -566,43 +507,33 @@ eh_queue_record(struct eh_queue *q, enum eh_folder f, const char *id,
 
 /* ---- moving ---- */
 
-/* Write st as dir's <id>.state: temp file, fsync, rename (the caller
- * fsyncs dir). */
+/* What each step of eh_write_atomic is called in q->sys_op. */
+static const char *const state_ops[EH_WSTEP__MAX] = {
+	"create state", "chmod state", "write state", "fsync state",
+	"close state", "rename state"
+};
+
+/* Write st as dir's <id>.state atomically (the caller fsyncs dir). */
 static int
 write_state(struct eh_queue *q, int dir, const char *id,
     const struct eh_qstate *st)
 {
-	char name[256], tmp[300], *text;
+	enum eh_wstep step;
+	char name[256], *text;
 	size_t len;
-	int fd, rc = -1;
+	int rc, e;
 
 	if (name_of(name, sizeof(name), id, ".state") != 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), ".%s.%ld", name, (long)getpid());
 	if (eh_qstate_dump(st, &text, &len) != EH_OK) {
 		errno = ENOMEM;
 		return qfail(q, "state");
 	}
-	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		free(text);
-		return qfail(q, "create state");
-	}
-	if (eh_write_all(fd, text, len) != 0)
-		qfail(q, "write state");
-	else if (fsync(fd) != 0)
-		qfail(q, "fsync state");
-	else
-		rc = 0;
-	if (close(fd) != 0 && rc == 0)
-		rc = qfail(q, "close state");
+	rc = eh_write_atomic(dir, name, text, len, 0600, &step);
+	e = errno;
 	free(text);
-	if (rc == 0 && renameat(dir, tmp, dir, name) != 0)
-		rc = qfail(q, "rename state");
-	if (rc != 0)
-		(void)unlinkat(dir, tmp, 0);
-	return rc;
+	errno = e;
+	return rc == 0 ? 0 : qfail(q, state_ops[step]);
 }
 
 /* Move <id>.state from one folder to another, if there is one. */
@@ -627,6 +558,17 @@ drop_state(struct eh_queue *q, enum eh_folder f, const char *id)
 
 	if (name_of(name, sizeof(name), id, ".state") == 0)
 		(void)unlinkat(q->fd[f], name, 0);
+}
+
+/* End a claim without moving the event: unlock, forget the record. */
+static void
+claim_release(struct eh_claim *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 }
 
 /* Why lock_record gave no descriptor. */
@@ -711,16 +653,6 @@ quarantine(struct eh_queue *q, enum eh_folder from, const char *name,
 	return 2;
 }
 
-void
-eh_claim_release(struct eh_claim *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->buf);
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-}
-
 int
 eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
     int64_t due_ms, struct eh_claim *c)
@@ -749,7 +681,7 @@ eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
 	 * back to wait: its time has not come. */
 	if (from == EH_F_RETRY && state_at(q, EH_F_RETRY, id, &st) == 0 &&
 	    st.next_at_ms > due_ms) {
-		eh_claim_release(c);
+		claim_release(c);
 		return 0;
 	}
 	if (from != EH_F_CUR) {
@@ -767,7 +699,7 @@ eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
 	if (from != EH_F_NEW && eh_queue_state(q, EH_F_CUR, id, &c->st) != EH_OK)
 		goto bad;
 	if (lseek(c->fd, 0, SEEK_SET) != 0 ||
-	    read_fd(c->fd, RECORD_MAX, &c->buf, &c->len) != 0) {
+	    eh_read_fd(c->fd, RECORD_MAX, &c->buf, &c->len) != 0) {
 		if (errno != EFBIG) {
 			qfail(q, "read record");
 			goto bad;
@@ -782,7 +714,7 @@ eh_queue_claim(struct eh_queue *q, enum eh_folder from, const char *id,
 	return 1;
 bad:
 	/* What is in cur/ unlocked is the next drainer's, as if we died. */
-	eh_claim_release(c);
+	claim_release(c);
 	return -1;
 }
 
@@ -833,7 +765,7 @@ eh_queue_finish(struct eh_queue *q, struct eh_claim *c, enum eh_folder to,
 	drop_state(q, EH_F_CUR, c->id);
 	rc = 0;
 out:
-	eh_claim_release(c);
+	claim_release(c);
 	return rc;
 }
 

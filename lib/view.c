@@ -256,12 +256,16 @@ eh_view_entry_make(struct eh_view_entry *e, const char *id, enum eh_folder f,
 	e->event = dup_or_null(r.event);
 	e->transaction_id = dup_or_null(r.transaction_id);
 	e->received_at = dup_or_null(r.received_at);
-	eh_record_free(&r);
-	if (e->provider == NULL || e->event == NULL ||
-	    e->transaction_id == NULL || e->received_at == NULL) {
+	/* A record stored with problems may have a null event or
+	 * transaction_id: shown as "-" (null in --json). */
+	if (e->provider == NULL || (r.event != NULL && e->event == NULL) ||
+	    (r.transaction_id != NULL && e->transaction_id == NULL) ||
+	    e->received_at == NULL) {
+		eh_record_free(&r);
 		eh_view_entry_free(e);
 		return EH_ERR_NOMEM;
 	}
+	eh_record_free(&r);
 	return EH_OK;
 }
 
@@ -688,13 +692,20 @@ eh_view_older(struct eh_queue *q, enum eh_folder f, int64_t min_age_ms,
 
 /* ---- writing a file whole ---- */
 
+/* What each step of eh_write_atomic is called in *op. */
+static const char *const write_ops[EH_WSTEP__MAX] = {
+	"create output file", "chmod output file", "write output file",
+	"fsync output file", "close output file", "rename output file"
+};
+
 int
 eh_view_write_file(const char *path, const char *buf, size_t len,
     const char **op)
 {
 	const char *slash = strrchr(path, '/'), *base;
-	char *dir, tmp[512];
-	int dfd, fd, e, n;
+	enum eh_wstep step;
+	char *dir;
+	int dfd, e;
 
 	base = slash != NULL ? slash + 1 : path;
 	*op = "output file name";
@@ -712,56 +723,22 @@ eh_view_write_file(const char *path, const char *buf, size_t len,
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Not ending in the target's suffix: node exporter's textfile
-	 * collector reads *.prom only, so it never reads this one. */
-	n = snprintf(tmp, sizeof(tmp), ".%s.%ld", base, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		free(dir);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
 	*op = "open output directory";
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	if (dfd < 0)
 		return -1;
-	*op = "create output file";
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto bad_dir;
 	/* 0644 whatever the umask (esignhookctl's is 077): the file is
 	 * for node exporter, another user, and holds no secret. */
-	*op = "chmod output file";
-	if (fchmod(fd, 0644) != 0)
-		goto bad_file;
-	*op = "write output file";
-	if (eh_write_all(fd, buf, len) != 0)
-		goto bad_file;
-	*op = "fsync output file";
-	if (fsync(fd) != 0)
-		goto bad_file;
-	*op = "close output file";
-	if (close(fd) != 0) {
-		fd = -1;
-		goto bad_file;
+	if (eh_write_atomic(dfd, base, buf, len, 0644, &step) != 0)
+		*op = write_ops[step];
+	else {
+		*op = "fsync output directory";
+		if (fsync(dfd) == 0) {
+			close(dfd);
+			return 0;
+		}
 	}
-	fd = -1;
-	*op = "rename output file";
-	if (renameat(dfd, tmp, dfd, base) != 0)
-		goto bad_file;
-	*op = "fsync output directory";
-	if (fsync(dfd) != 0)
-		goto bad_dir;
-	close(dfd);
-	return 0;
-bad_file:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	(void)unlinkat(dfd, tmp, 0);
-	errno = e;
-bad_dir:
 	e = errno;
 	close(dfd);
 	errno = e;

@@ -17,8 +17,6 @@ E2E_MODE=cgi
 . "$(dirname "$0")/e2e-lib.sh"
 e2e_setup
 
-CTL=${ESIGNHOOKCTL_BIN:-cgi/esignhookctl}
-case $CTL in /*) ;; *) CTL=$E2E_ROOT/$CTL ;; esac
 [ -x "$CTL" ] || { echo "e2e-download: $CTL not built (make cgi/esignhookctl)"; exit 2; }
 STANDIN=$E2E_ROOT/tests/onespan-api.py
 
@@ -92,16 +90,6 @@ elif cmd == "field":
     print(json.dumps(s[-1].get(a[1]), sort_keys=True) if s else "")
 EOF
 
-cat >"$T/jget.py" <<'EOF'
-# jget.py FILE KEY: a top-level value of a JSON file ("" if absent).
-import json, sys
-try:
-    v = json.load(open(sys.argv[1], encoding="utf-8")).get(sys.argv[2])
-except (OSError, ValueError):
-    v = None
-print("" if v is None else v)
-EOF
-
 cat >"$T/zipok.py" <<'EOF'
 # zipok.py FILE: "ok" when FILE is a whole zip archive whose CRCs check.
 import sys, zipfile
@@ -135,21 +123,8 @@ fmode() {
 
 PKI=$T/pki
 mkdir -p "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.pem" -days 2 \
-    -subj "/CN=esignhook e2e download CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    >>"$T/logs/openssl.log" 2>&1
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$PKI/srv.key" -out "$PKI/srv.csr" -subj "/CN=127.0.0.1" \
-    >>"$T/logs/openssl.log" 2>&1
-printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    "basicConstraints=CA:FALSE" "keyUsage=digitalSignature" \
-    "extendedKeyUsage=serverAuth" >"$PKI/srv.ext"
-openssl x509 -req -in "$PKI/srv.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-    -CAcreateserial -out "$PKI/srv.pem" -days 2 -extfile "$PKI/srv.ext" \
-    >>"$T/logs/openssl.log" 2>&1
+make_ca "$PKI" ca
+make_server_cert "$PKI" ca
 [ -s "$PKI/srv.pem" ] || { echo "e2e-download: openssl made no certificate: $(tail -n 5 "$T/logs/openssl.log")"; exit 2; }
 
 # ---- the stand-in and its configuration ----
@@ -175,6 +150,7 @@ api_config() {
 		printf '"forbidden-1":{"mode":"status","status":403},'
 		printf '"x401-1":{"mode":"401once"},'
 		printf '"big-1":{"size":8388608},'
+		printf '"huge-1":{"mode":"stream","size":1073741824},'
 		printf '"lowfree-1":{}'
 		printf '}}\n'
 	} >"$T/api/config.json.tmp"
@@ -186,11 +162,7 @@ api_config 3600
     --config "$T/api/config.json" --tokens "$TOKENS" \
     --cert "$PKI/srv.pem" --key "$PKI/srv.key" 2>"$T/logs/api.err" &
 E2E_PIDS="$E2E_PIDS $!"
-i=0
-while [ ! -s "$T/api/port" ] && [ "$i" -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 100 test -s "$T/api/port"
 APORT=$(cat "$T/api/port" 2>/dev/null)
 [ -n "$APORT" ] || { echo "e2e-download: the stand-in did not start: $(cat "$T/logs/api.err")"; exit 2; }
 API=https://127.0.0.1:$APORT/api
@@ -222,15 +194,7 @@ spool() {
 	sp_in=$T/in/ev-$SPOOL_N.json
 	os_json "${2:-PACKAGE_COMPLETE}" "$1" "${3:-}" >"$sp_in"
 	ls "$SP/new" 2>/dev/null | sort >"$T/snap"
-	env -i PATH=/usr/bin:/bin GATEWAY_INTERFACE=CGI/1.1 \
-	    SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=$REMOTE \
-	    "ESIGNHOOK_SPOOL=$SP" "ESIGNHOOK_ONESPAN_KEYS=$OS_KEY" \
-	    ESIGNHOOK_SPOOL_MIN_FREE=0 ESIGNHOOK_ALLOW_ROOT=1 \
-	    REQUEST_METHOD=POST CONTENT_TYPE=application/json \
-	    "CONTENT_LENGTH=$(fsize "$sp_in")" \
-	    "HTTP_AUTHORIZATION=Basic $OS_KEY" REQUEST_URI=/esignhook/onespan \
-	    "$BIN" <"$sp_in" >"$T/logs/recv-$SPOOL_N.out" \
-	    2>"$T/logs/recv-$SPOOL_N.err"
+	receive_onespan "$SP" "$sp_in" "recv-$SPOOL_N"
 	ID=$(ls "$SP/new" 2>/dev/null | sort | comm -13 "$T/snap" - |
 	    sed -n 's/\.json$//p' | head -n 1)
 	[ -n "$ID" ] || chk_fail "nothing spooled for '$1': $(head -c 200 "$T/logs/recv-$SPOOL_N.out")"
@@ -255,23 +219,13 @@ drain() {
 	esac
 }
 
-# Which folder of $SP holds event $1 ("" if none).
-where() {
-	for w_f in new cur retry done failed; do
-		if [ -f "$SP/$w_f/$1.json" ]; then
-			echo "$w_f"
-			return
-		fi
-	done
-}
-
 # chk_in ID FOLDER [ERROR]: the event is in FOLDER, and its state's
 # last_error contains ERROR.
 chk_in() {
-	ci_f=$(where "$1")
+	ci_f=$(folder_of "$SP" "$1")
 	chk_eq "folder of $1" "$2" "$ci_f"
 	if [ -n "${3:-}" ]; then
-		ci_e=$("$PY" "$T/jget.py" "$SP/$ci_f/$1.state" last_error)
+		ci_e=$(state_get "$SP/$ci_f/$1.state" last_error)
 		case $ci_e in
 		*"$3"*) ;;
 		*) chk_fail "last_error '$ci_e' lacks '$3'" ;;
@@ -477,7 +431,7 @@ scenario nofree ESIGNHOOK_SPOOL_MIN_FREE=1000000G
 spool lowfree-1
 ID_LF=$ID
 drain
-if [ "$(where "$ID_LF")" = new ]; then
+if [ "$(folder_of "$SP" "$ID_LF")" = new ]; then
 	chk_fail "the drainer left the event in new/ (refused to run under the limit): $(printf '%s' "$DRAIN_OUT" | head -c 200)"
 else
 	chk_in "$ID_LF" retry "ESIGNHOOK_SPOOL_MIN_FREE"
@@ -486,20 +440,43 @@ fi
 chk_dl_is
 chk_done "download: free space already under ESIGNHOOK_SPOOL_MIN_FREE: retry/, nothing requested or written"
 
+# leave_free BYTES: ESIGNHOOK_SPOOL_MIN_FREE in $CFG set to what is free
+# on $DL's file system less BYTES, which is then all a download may use.
+leave_free() {
+	mkdir -p "$DL"
+	lf_free=$("$PY" -c 'import os, sys; s = os.statvfs(sys.argv[1]); print(s.f_bavail * s.f_frsize)' "$DL")
+	sed -i "s/^ESIGNHOOK_SPOOL_MIN_FREE=.*/ESIGNHOOK_SPOOL_MIN_FREE=$((lf_free - $1))/" "$CFG"
+}
+
 # The limit just under what is free: the 8 MiB zip would cross it.
 chk_reset
 scenario lowfree
-mkdir -p "$DL"
-free=$("$PY" -c 'import os,sys; s = os.statvfs(sys.argv[1]); print(s.f_bavail * s.f_frsize)' "$DL")
-sed -i "s/^ESIGNHOOK_SPOOL_MIN_FREE=.*/ESIGNHOOK_SPOOL_MIN_FREE=$((free - 4194304))/" "$CFG"
+leave_free 4194304
 spool big-1
 ID_BIG=$ID
 drain
 chk_in "$ID_BIG" retry "ESIGNHOOK_SPOOL_MIN_FREE"
-# Requested (the limit held before it), refused once written.
+# Requested (the limit held before it), stopped where it would cross.
 chk_eq "zip requests" 1 "$(alog "$FROM" count zip 200)"
 chk_dl_is
 chk_done "download: a zip that would leave less than ESIGNHOOK_SPOOL_MIN_FREE: retry/, the temporary file removed"
+
+# A 1 GiB body with 4 MiB to spare: the transfer stops near 4 MiB, not
+# once the whole body is on disk.
+chk_reset
+scenario budget
+leave_free 4194304
+spool huge-1
+ID_HUGE=$ID
+drain
+chk_in "$ID_HUGE" retry "ESIGNHOOK_SPOOL_MIN_FREE"
+chk_eq "zip requests" 1 "$(alog "$FROM" count zip 200)"
+chk_eq "the drainer hung up" true "$(alog "$FROM" field zip aborted)"
+sent=$(alog "$FROM" field zip bytes)
+[ -n "$sent" ] && [ "$sent" -lt 268435456 ] ||
+    chk_fail "the stand-in sent '$sent' bytes of 1 GiB before the drainer hung up"
+chk_dl_is
+chk_done "download: free space would run under ESIGNHOOK_SPOOL_MIN_FREE mid-transfer: stopped there (not after 1 GiB), retry/, nothing left"
 
 # ---- OAuth 2.0 client credentials ----
 

@@ -34,6 +34,8 @@ exit "$code"
 EOF
 chmod 755 "$T/handler.sh"
 runs() { cat "$T/runs" 2>/dev/null | wc -l | tr -d ' '; }
+ran_once() { [ "$(runs)" -ge 1 ]; }
+one_done() { [ "$(count_in done)" -ge 1 ]; }
 
 # n_events N PREFIX: spool N distinct OneSpan events through the receiver.
 n_events() {
@@ -214,14 +216,14 @@ hang_then_kill() {
 	env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
 	    >"$T/killed.out" 2>"$T/killed.err" &
 	dp=$!
-	i=0
-	while [ ! -s "$T/hung" ] && [ "$i" -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_until 100 test -s "$T/hung"
 	chk_eq "in cur/ while its action runs" 1 "$(count_in cur)"
 	kill -9 "$dp"
 	wait "$dp" 2>/dev/null
+}
+# gone PIDFILE: whether the process named in PIDFILE is gone.
+gone() {
+	! kill -0 "$(cat "$1")" 2>/dev/null
 }
 chk_reset
 fresh killed "ESIGNHOOK_EXEC=$T/handler.sh"
@@ -229,12 +231,7 @@ fresh killed "ESIGNHOOK_EXEC=$T/handler.sh"
 n_events 1 killed
 hang_then_kill
 # Its command dies with it (PR_SET_PDEATHSIG): never two at once.
-i=0
-while kill -0 "$(cat "$T/hung")" 2>/dev/null && [ "$i" -lt 40 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-kill -0 "$(cat "$T/hung")" 2>/dev/null && chk_fail "the handler outlived its drainer"
+wait_until 40 gone "$T/hung" || chk_fail "the handler outlived its drainer"
 t0=$(now_ms)
 ctl drain
 t1=$(now_ms)
@@ -253,12 +250,7 @@ n_events 1 killedbg
 hang_then_kill
 # What the command started in the background goes too: its process
 # group is the job's.
-i=0
-while kill -0 "$(cat "$T/hungbg")" 2>/dev/null && [ "$i" -lt 40 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-kill -0 "$(cat "$T/hungbg")" 2>/dev/null && chk_fail "the background process outlived the drainer"
+wait_until 40 gone "$T/hungbg" || chk_fail "the background process outlived the drainer"
 ctl drain
 chk_eq "then: done/" 1 "$(count_in done)"
 chk_eq "then: runs" 2 "$(runs)"
@@ -272,8 +264,7 @@ n_events 2 term
 env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain \
     >"$T/term.out" 2>"$T/term.err" &
 tp=$!
-i=0
-while [ "$(runs)" -lt 1 ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait_until 100 ran_once
 kill -TERM "$tp"
 wait "$tp"
 chk_eq "exit" 0 "$?"
@@ -315,19 +306,11 @@ mkdir -p "$SPOOL"
 env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain --follow \
     >"$T/follow.out" 2>"$T/follow.err" &
 fp=$!
-i=0
-while ! grep -q following "$T/follow.err" && [ "$i" -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 100 grep -q following "$T/follow.err"
 sleep 0.3
 t0=$(now_ms)
 n_events 1 follow
-i=0
-while [ "$(count_in done)" -lt 1 ] && [ "$i" -lt 60 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 60 one_done
 t1=$(now_ms)
 chk_eq "done/ while following" 1 "$(count_in done)"
 [ $((t1 - t0)) -lt 1000 ] || chk_fail "started after $((t1 - t0)) ms"
@@ -335,8 +318,7 @@ chk_eq "done/ while following" 1 "$(count_in done)"
 : >"$T/hang"
 rm -f "$T/hung"
 n_events 1 follow2
-i=0
-while [ ! -s "$T/hung" ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait_until 100 test -s "$T/hung"
 kill "$(cat "$T/hung")" 2>/dev/null   # the handler ends (killed: temporary)
 kill -TERM "$fp"
 wait "$fp"

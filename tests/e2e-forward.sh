@@ -13,8 +13,6 @@ E2E_MODE=cgi
 . "$(dirname "$0")/e2e-lib.sh"
 e2e_setup
 
-CTL=${ESIGNHOOKCTL_BIN:-cgi/esignhookctl}
-case $CTL in /*) ;; *) CTL=$E2E_ROOT/$CTL ;; esac
 [ -x "$CTL" ] || { echo "e2e-forward: $CTL not built (make cgi/esignhookctl)"; exit 2; }
 TARGET=$E2E_ROOT/tests/webhook-target.py
 
@@ -77,22 +75,6 @@ elif cmd == "check":
     print("; ".join(errs) if errs else "ok")
 EOF
 
-cat >"$T/jget.py" <<'EOF'
-# jget.py FILE KEY: a top-level value of a JSON file ("" if absent);
-# "next_attempt_at" is printed as Unix seconds.
-import calendar, json, sys, time
-try:
-    v = json.load(open(sys.argv[1], encoding="utf-8")).get(sys.argv[2])
-except (OSError, ValueError):
-    v = None
-if v is None:
-    print("")
-elif sys.argv[2] == "next_attempt_at":
-    print(calendar.timegm(time.strptime(v[:19], "%Y-%m-%dT%H:%M:%S")))
-else:
-    print(v)
-EOF
-
 now_s() {
 	"$PY" -c 'import time; print(int(time.time()))'
 }
@@ -116,11 +98,7 @@ start_target() {
 	"$PY" "$TARGET" --port-file "$T/port-$st_name" --log "$TLOG" \
 	    --responses "$st_resp" "$@" 2>"$T/logs/target-$st_name.err" &
 	E2E_PIDS="$E2E_PIDS $!"
-	st_i=0
-	while [ ! -s "$T/port-$st_name" ] && [ "$st_i" -lt 100 ]; do
-		sleep 0.05
-		st_i=$((st_i + 1))
-	done
+	wait_until 100 test -s "$T/port-$st_name"
 	TPORT=$(cat "$T/port-$st_name" 2>/dev/null)
 	[ -n "$TPORT" ] || echo "# target $st_name did not start: $(cat "$T/logs/target-$st_name.err")"
 }
@@ -143,15 +121,7 @@ setup() {
 		done
 	} >"$CFG"
 	os_json PACKAGE_COMPLETE "fwd-$su_name-pkg" >"$T/in/$su_name.json"
-	env -i PATH=/usr/bin:/bin GATEWAY_INTERFACE=CGI/1.1 \
-	    SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=$REMOTE \
-	    "ESIGNHOOK_SPOOL=$SP" "ESIGNHOOK_ONESPAN_KEYS=$OS_KEY" \
-	    ESIGNHOOK_SPOOL_MIN_FREE=0 ESIGNHOOK_ALLOW_ROOT=1 \
-	    REQUEST_METHOD=POST CONTENT_TYPE=application/json \
-	    "CONTENT_LENGTH=$(fsize "$T/in/$su_name.json")" \
-	    "HTTP_AUTHORIZATION=Basic $OS_KEY" REQUEST_URI=/esignhook/onespan \
-	    "$BIN" <"$T/in/$su_name.json" >"$T/logs/recv-$su_name.out" \
-	    2>"$T/logs/recv-$su_name.err"
+	receive_onespan "$SP" "$T/in/$su_name.json" "recv-$su_name"
 	ID=$(ls "$SP/new" 2>/dev/null | sed -n 's/\.json$//p' | head -n 1)
 	[ -n "$ID" ] || echo "# setup $su_name: nothing spooled: $(cat "$T/logs/recv-$su_name.out" "$T/logs/recv-$su_name.err")"
 }
@@ -170,22 +140,12 @@ drain() {
 	esac
 }
 
-# Which folder of $SP holds $ID ("" if none).
-where() {
-	for w_f in new cur retry done failed; do
-		if [ -f "$SP/$w_f/$ID.json" ]; then
-			echo "$w_f"
-			return
-		fi
-	done
-}
-
 chk_in() {
-	chk_eq "folder of the event" "$1" "$(where)"
+	chk_eq "folder of the event" "$1" "$(folder_of "$SP" "$ID")"
 }
 
 state() {
-	"$PY" "$T/jget.py" "$SP/$1/$ID.state" "$2"
+	state_get "$SP/$1/$ID.state" "$2"
 }
 
 chk_error_has() {
@@ -326,25 +286,9 @@ chk_done "forward: no secret: webhook-id sent, no webhook-signature or webhook-t
 
 PKI=$T/pki
 mkdir -p "$PKI"
-mkca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-	    -nodes -keyout "$PKI/$1.key" -out "$PKI/$1.pem" -days 2 \
-	    -subj "/CN=esignhook e2e $1" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-	    >>"$T/logs/openssl.log" 2>&1
-}
-mkca ca
-mkca otherca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$PKI/srv.key" -out "$PKI/srv.csr" -subj "/CN=127.0.0.1" \
-    >>"$T/logs/openssl.log" 2>&1
-printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    "basicConstraints=CA:FALSE" "keyUsage=digitalSignature" \
-    "extendedKeyUsage=serverAuth" >"$PKI/srv.ext"
-openssl x509 -req -in "$PKI/srv.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-    -CAcreateserial -out "$PKI/srv.pem" -days 2 -extfile "$PKI/srv.ext" \
-    >>"$T/logs/openssl.log" 2>&1
+make_ca "$PKI" ca
+make_ca "$PKI" otherca
+make_server_cert "$PKI" ca
 
 chk_reset
 if [ ! -s "$PKI/srv.pem" ]; then

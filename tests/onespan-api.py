@@ -13,9 +13,12 @@ between runs:
    "client_id": "...", "client_secret": "...",
    "expires_in": 3600,                what the token endpoint promises
    "packages": {"<packageId>": {
-       "mode": "zip" | "notzip" | "cut" | "401once" | "status",
+       "mode": "zip" | "notzip" | "cut" | "401once" | "status" | "stream",
        "status": 503, "retry_after": "7",   (mode "status")
-       "size": 20000,                 bytes of document in the zip
+       "size": 20000,                 bytes of document in the zip; with
+                                      "stream", of the whole body (a
+                                      zip's first bytes, then zeros,
+                                      sent 64 KiB at a time)
        "evidence": "pdf" | "notpdf",
        "revoke_after": true}}}        revoke every token once served
 
@@ -38,7 +41,8 @@ and a "problems" entry in the log):
 The --log gets one JSON object per request: method, raw path, route,
 decoded package id, "auth" (basic, bearer, client, none, bad) and the
 serial number of the token used, the Accept and Content-Type headers,
-status, bytes and sha256 of what was served, and "problems".  No secret
+status, bytes and sha256 of what was served ("aborted" when the client
+hung up before the end, "bytes" then what was sent), and "problems".  No secret
 is logged: Authorization is reduced to its kind, and a registration's
 key to "sha256:<hex>".  Issued tokens go to --tokens, one a line, so
 the test can look for them elsewhere.
@@ -168,7 +172,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+                self.wfile.flush()
+            except OSError:
+                # The client hung up: logged all the same.
+                entry["aborted"] = True
+                self.close_connection = True
+        log(entry)
+
+    def stream(self, entry, size):
+        """A 200 of size bytes, sent until the client stops reading."""
+        entry["status"] = 200
+        entry["promised"] = size
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b"\0" * 65536
+        first = b"PK\x03\x04" + chunk[4:]
+        sent = 0
+        try:
+            while sent < size:
+                n = min(len(chunk), size - sent)
+                self.wfile.write((first if sent == 0 else chunk)[:n])
+                sent += n
+            self.wfile.flush()
+        except OSError:
+            entry["aborted"] = True
+            self.close_connection = True
+        entry["bytes"] = sent
         log(entry)
 
     def read_body(self):
@@ -294,6 +327,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(e, int(pkg.get("status", 503)),
                               b'{"messageKey":"error.unavailable"}',
                               headers=hdrs)
+        if mode == "stream" and what == "documents/zip":
+            return self.stream(e, int(pkg.get("size", 20000)))
         if what == "evidence/summary":
             data = make_pdf(pkg_id)
             if pkg.get("evidence") == "notpdf":

@@ -185,6 +185,37 @@ events_match(void)
 	T_CHECK(!eh_events_match("A", NULL));
 }
 
+/* eh_list_next: the items, '|' after each ("" for an empty one). */
+static void
+list_items(void)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "", "|" }, { "a", "a|" }, { "a,b", "a|b|" }, { "a,", "a||" },
+		{ ",a", "|a|" }, { ",,", "|||" }, { " a , b\t", "a|b|" },
+		{ " \t ", "|" }, { "a b, c", "a b|c|" }, { "a\r", "a\r|" },
+	};
+	const char *cur, *item;
+	char got[64];
+	size_t i, len, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cur = t[i].in;
+		n = 0;
+		while (eh_list_next(&cur, &item, &len) &&
+		    n + len + 1 < sizeof(got)) {
+			memcpy(got + n, item, len);
+			n += len;
+			got[n++] = '|';
+		}
+		got[n] = '\0';
+		T_EQ_STR(got, t[i].want);
+		T_CHECK(cur == NULL);
+		T_EQ_INT(eh_list_next(&cur, &item, &len), 0);
+	}
+}
+
 static char *
 write_file(const char *dir, const char *text)
 {
@@ -281,6 +312,7 @@ const struct t_case t_ctlconfig[] = {
 	{ "every key applied", apply_all },
 	{ "invalid values refused, naming the key", invalid_values },
 	{ "event lists", events_match },
+	{ "list items: trimmed, empty ones kept", list_items },
 	{ "one file for both programs, then the environment",
 	    load_file_then_env },
 	{ NULL, NULL }

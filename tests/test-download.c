@@ -2,13 +2,16 @@
  * lib/download.c, lib/register.c (and lib/osapi.c where no server is
  * needed): the packageId's file name and URL escape as tables, the
  * download path, the refusals that come before any request, a refused
- * connection leaving nothing behind, and the registration body and
- * the masking of OneSpan's reply.  tests/e2e-download.sh does the rest
- * against a stand-in OneSpan API.
+ * connection leaving nothing behind, a dead drainer's temporaries
+ * removed, and the registration body and the masking of OneSpan's
+ * reply.  tests/e2e-download.sh does the rest against a stand-in
+ * OneSpan API.
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -324,6 +327,89 @@ run_refused(void)
 	eh_onespan_free(NULL);
 }
 
+/* Create dir/name (a directory with dir_too), its mtime age_s ago. */
+static void
+put_aged(const char *dir, const char *name, long age_s, int dir_too)
+{
+	struct timespec ts[2];
+	char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (dir_too)
+		T_EQ_INT(mkdir(path, 0700), 0);
+	else {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		T_CHECK(fd >= 0 && write(fd, "PK", 2) == 2);
+		if (fd >= 0)
+			close(fd);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= age_s;
+	ts[1] = ts[0];
+	T_EQ_INT(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static int
+present(const char *dir, const char *name)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * A drainer killed in a transfer leaves its dot-file; the next download
+ * removes those over an hour old, and nothing else (a fresh one may be
+ * another drainer's, running now).
+ */
+static void
+run_stale_temps(void)
+{
+	static const struct {
+		const char *name;
+		long age_s;
+		int dir, gone;
+	} t[] = {
+		{ ".5n4obeO8jYoPp126Cm-Y3fxdfbo=.4242.0a1f9", 7200, 0, 1 },
+		{ ".other%2Fpkg.17.fffff", 3700, 0, 1 },
+		{ ".pkg.4242.0a1fa", 600, 0, 0 },       /* still running */
+		{ ".pkg.4242.0a1fb", 7200, 1, 0 },      /* a directory */
+		{ ".keep", 7200, 0, 0 },
+		{ ".pkg.4242.0A1FC", 7200, 0, 0 },      /* not our hex */
+		{ ".pkg.42x2.0a1fd", 7200, 0, 0 },
+		{ "..4242.0a1fe", 7200, 0, 0 },         /* no name */
+		{ ".pkg.4242.0a1f", 7200, 0, 0 },       /* 4 hex */
+		{ "pkg.zip", 7200, 0, 0 },
+		{ "x.4242.0a1ff", 7200, 0, 0 },         /* not a dot-file */
+	};
+	struct fx f;
+	struct eh_http *http;
+	struct eh_onespan *api;
+	size_t i;
+
+	fx_init(&f);
+	T_EQ_INT(mkdir(f.dir, 0700), 0);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		put_aged(f.dir, t[i].name, t[i].age_s, t[i].dir);
+	f.cfg.onespan_api = "http://127.0.0.1:1/api";
+	T_EQ_INT(eh_http_new(&http, NULL), 0);
+	T_EQ_INT(eh_onespan_new(&api, &f.cfg, http), 0);
+	f.job.http = http;
+	f.job.onespan = api;
+	T_EQ_INT(eh_download_run(&f.job), EH_RES_TEMP);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (present(f.dir, t[i].name) != !t[i].gone) {
+			fprintf(stderr, "  %s: %s\n", t[i].name, t[i].gone ?
+			    "left" : "removed");
+			t_failed++;
+		}
+	eh_onespan_free(api);
+	eh_http_free(http);
+	fx_free(&f);
+}
+
 /* A missing parent is not created: temporary (the operator fixes it). */
 static void
 run_no_parent(void)
@@ -479,6 +565,8 @@ const struct t_case t_download[] = {
 	{ "run: refusals before any request are permanent", run_refusals },
 	{ "run: connection refused is temporary, nothing left", run_refused },
 	{ "run: download dir's parent missing: temporary", run_no_parent },
+	{ "run: a dead drainer's temporaries over an hour old go",
+	    run_stale_temps },
 	{ "eh_onespan_call without credentials", no_credentials_call },
 	{ "eh_onespan_event_names", event_names },
 	{ "eh_register_body", register_body },

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../lib/esignhook.h"
@@ -98,15 +97,6 @@ fx_free(struct fx *f)
 	free(f->dir);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether pid is gone (or a zombie nobody has reaped yet). */
 static int
 proc_gone(long pid)
@@ -157,33 +147,38 @@ read_pid(struct fx *f, const char *name)
 
 /* ---- stdin ---- */
 
+/* Check that the child's file name holds exactly want[0..n). */
+static void
+fx_check(struct fx *f, const char *name, const char *want, size_t n)
+{
+	char *got;
+	size_t len;
+
+	got = fx_read(f, name, &len);
+	T_EQ_INT(len, n);
+	T_CHECK(got != NULL && len == n && memcmp(got, want, n) == 0);
+	free(got);
+}
+
 static void
 stdin_exact(void)
 {
 	static const char rec[] = "{\"a\":\"line one\"}\nline two\n\n"
 	    "\0after a NUL\r\n\ttab\xc3\xa9";
 	struct fx f;
-	char *got;
-	size_t len;
 
 	fx_init(&f);
 	f.job.record = rec;
 	f.job.record_len = sizeof(rec) - 1;
 	T_EQ_INT(fx_run(&f, "cat > in"), EH_RES_OK);
 	T_EQ_STR(f.job.error, "");
-	got = fx_read(&f, "in", &len);
-	T_EQ_INT(len, sizeof(rec) - 1);
-	T_CHECK(got != NULL && len == sizeof(rec) - 1 &&
-	    memcmp(got, rec, len) == 0);
-	free(got);
+	fx_check(&f, "in", rec, sizeof(rec) - 1);
 
 	/* An empty record: EOF at once. */
 	f.job.record = "";
 	f.job.record_len = 0;
 	T_EQ_INT(fx_run(&f, "cat > empty"), EH_RES_OK);
-	got = fx_read(&f, "empty", &len);
-	T_EQ_INT(len, 0);
-	free(got);
+	fx_check(&f, "empty", "", 0);
 	fx_free(&f);
 }
 
@@ -204,17 +199,13 @@ static void
 stdin_big(void)
 {
 	struct fx f;
-	char *rec = big_record(MIB), *got;
-	size_t len;
+	char *rec = big_record(MIB);
 
 	fx_init(&f);
 	f.job.record = rec;
 	f.job.record_len = MIB;
 	T_EQ_INT(fx_run(&f, "cat > in"), EH_RES_OK);
-	got = fx_read(&f, "in", &len);
-	T_EQ_INT(len, MIB);
-	T_CHECK(got != NULL && len == MIB && memcmp(got, rec, MIB) == 0);
-	free(got);
+	fx_check(&f, "in", rec, MIB);
 	free(rec);
 	fx_free(&f);
 }
@@ -227,8 +218,7 @@ static void
 stdin_big_chatty_stderr(void)
 {
 	struct fx f;
-	char *rec = big_record(MIB), *got, want[201];
-	size_t len;
+	char *rec = big_record(MIB), want[201];
 
 	fx_init(&f);
 	f.job.record = rec;
@@ -238,10 +228,7 @@ stdin_big_chatty_stderr(void)
 	memset(want, 'e', 200);
 	want[200] = '\0';
 	T_EQ_STR(f.job.error, want);
-	got = fx_read(&f, "in", &len);
-	T_EQ_INT(len, MIB);
-	T_CHECK(got != NULL && len == MIB && memcmp(got, rec, MIB) == 0);
-	free(got);
+	fx_check(&f, "in", rec, MIB);
 	free(rec);
 	fx_free(&f);
 }
@@ -255,9 +242,8 @@ static void
 stdin_ignored(void)
 {
 	struct fx f;
-	char *rec = big_record(MIB), *got;
+	char *rec = big_record(MIB);
 	sigset_t before, after, pend;
-	size_t len;
 
 	fx_init(&f);
 	f.job.record = rec;
@@ -267,10 +253,7 @@ stdin_ignored(void)
 	T_EQ_INT(fx_run(&f, "exit 0"), EH_RES_OK);
 	T_EQ_INT(fx_run(&f, "exec 0<&-; sleep 0.2; exit 0"), EH_RES_OK);
 	T_EQ_INT(fx_run(&f, "head -c 10 > part"), EH_RES_OK);
-	got = fx_read(&f, "part", &len);
-	T_EQ_INT(len, 10);
-	T_CHECK(got != NULL && len == 10 && memcmp(got, rec, 10) == 0);
-	free(got);
+	fx_check(&f, "part", rec, 10);
 	sigprocmask(SIG_SETMASK, NULL, &after);
 	T_EQ_INT(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
 	T_EQ_INT(sigismember(&after, SIGTERM), sigismember(&before, SIGTERM));
@@ -540,10 +523,10 @@ timeout_group(void)
 
 	fx_init(&f);
 	f.cfg.exec_timeout_ms = 300;
-	t0 = mono_ms();
+	t0 = eh_mono_ms();
 	T_EQ_INT(fx_run(&f, "sleep 5 & echo $! > gpid; sleep 5; exit 0"),
 	    EH_RES_TEMP);
-	took = mono_ms() - t0;
+	took = eh_mono_ms() - t0;
 	T_EQ_STR(f.job.error, "exec: timed out after 300ms");
 	T_CHECK(took >= 300);
 	T_CHECK(took < 2000);
@@ -556,9 +539,9 @@ timeout_group(void)
 	}
 
 	/* A child that shuts stdin and stderr and hangs: killed too. */
-	t0 = mono_ms();
+	t0 = eh_mono_ms();
 	T_EQ_INT(fx_run(&f, "exec 0<&- 2>&-; sleep 5"), EH_RES_TEMP);
-	T_CHECK(mono_ms() - t0 < 2000);
+	T_CHECK(eh_mono_ms() - t0 < 2000);
 	T_EQ_STR(f.job.error, "exec: timed out after 300ms");
 
 	/* What it said before it hung is kept. */
@@ -568,9 +551,9 @@ timeout_group(void)
 
 	/* Whole seconds read as such. */
 	f.cfg.exec_timeout_ms = 1000;
-	t0 = mono_ms();
+	t0 = eh_mono_ms();
 	T_EQ_INT(fx_run(&f, "sleep 5"), EH_RES_TEMP);
-	took = mono_ms() - t0;
+	took = eh_mono_ms() - t0;
 	T_EQ_STR(f.job.error, "exec: timed out after 1s");
 	T_CHECK(took >= 1000 && took < 3000);
 	fx_free(&f);
@@ -588,10 +571,10 @@ background_keeps_stderr(void)
 	long gpid;
 
 	fx_init(&f);
-	t0 = mono_ms();
+	t0 = eh_mono_ms();
 	T_EQ_INT(fx_run(&f, "sleep 3 & echo $! > gpid; echo bye >&2; exit 7"),
 	    EH_RES_TEMP);
-	took = mono_ms() - t0;
+	took = eh_mono_ms() - t0;
 	T_EQ_STR(f.job.error, "bye");
 	T_CHECK(took < 1500);
 	gpid = read_pid(&f, "gpid");

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -409,6 +410,90 @@ retry_not_due(void)
 	free(dir);
 }
 
+/* eh_read_fd: up to max bytes exactly, one more is EFBIG. */
+static void
+read_bounded(void)
+{
+	static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 10000 };
+	char *dir = t_tmpdir(), path[512], *data, *buf;
+	size_t i, len;
+	int fd;
+
+	data = malloc(10001);
+	T_CHECK(data != NULL);
+	for (i = 0; data != NULL && i < 10001; i++)
+		data[i] = (char)('a' + i % 26);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	for (i = 0; data != NULL && i < sizeof(sizes) / sizeof(sizes[0]);
+	    i++) {
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		T_CHECK(fd >= 0);
+		T_EQ_INT(eh_write_all(fd, data, sizes[i]), 0);
+		/* Exactly max: read whole, NUL-terminated. */
+		T_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
+		T_EQ_INT(eh_read_fd(fd, sizes[i], &buf, &len), 0);
+		T_EQ_INT(len, sizes[i]);
+		T_CHECK(buf != NULL && memcmp(buf, data, len) == 0 &&
+		    buf[len] == '\0');
+		free(buf);
+		/* One byte less allowed: too large, nothing returned. */
+		if (sizes[i] > 0) {
+			T_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
+			errno = 0;
+			T_EQ_INT(eh_read_fd(fd, sizes[i] - 1, &buf, &len), -1);
+			T_EQ_INT(errno, EFBIG);
+			T_CHECK(buf == NULL && len == 0);
+		}
+		close(fd);
+	}
+	errno = 0;
+	T_EQ_INT(eh_read_fd(-1, 10, &buf, &len), -1);
+	T_EQ_INT(errno, EBADF);
+	free(data);
+	t_rmtree(dir);
+	free(dir);
+}
+
+/* eh_write_atomic: replaced whole, mode exact, the failing step named. */
+static void
+write_atomic(void)
+{
+	char *dir = t_tmpdir(), path[512], *got;
+	enum eh_wstep step = EH_WSTEP__MAX;
+	struct stat st;
+	size_t len;
+	mode_t old;
+	int dfd;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	T_CHECK(dfd >= 0);
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	old = umask(0277);
+	T_EQ_INT(eh_write_atomic(dfd, "x.state", "one\n", 4, 0600, &step), 0);
+	T_CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+	T_EQ_INT(eh_write_atomic(dfd, "x.state", "two", 3, 0640, NULL), 0);
+	umask(old);
+	got = t_read_file(path, &len);
+	T_EQ_STR(got, "two");
+	free(got);
+	T_EQ_INT(stat(path, &st), 0);
+	T_EQ_INT(st.st_mode & 07777, 0640);
+	T_EQ_INT(t_count_files(dir), 1);
+	/* Over a directory: the rename fails, no temporary is left. */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	T_EQ_INT(mkdir(path, 0700), 0);
+	errno = 0;
+	T_EQ_INT(eh_write_atomic(dfd, "sub", "x", 1, 0600, &step), -1);
+	T_EQ_INT(step, EH_WSTEP_RENAME);
+	T_CHECK(errno == EISDIR);
+	T_EQ_INT(t_count_files(dir), 2);
+	T_EQ_INT(eh_write_atomic(-1, "y", "x", 1, 0600, &step), -1);
+	T_EQ_INT(step, EH_WSTEP_CREATE);
+	close(dfd);
+	t_rmtree(dir);
+	free(dir);
+}
+
 const struct t_case t_queue[] = {
 	{ "symlinks, directories, FIFOs in new/ go to failed/", bad_entries },
 	{ "a long name is claimed and moved whole", long_names },
@@ -421,5 +506,7 @@ const struct t_case t_queue[] = {
 	{ "times in ids; folder names", id_times },
 	{ "claim, lock, finish, move, remove", claim_and_finish },
 	{ "an event of a dead drainer is claimable in cur/", orphan_in_cur },
+	{ "eh_read_fd: max bytes, one more is EFBIG", read_bounded },
+	{ "eh_write_atomic: whole, mode exact, failing step", write_atomic },
 	{ NULL, NULL }
 };

@@ -659,11 +659,8 @@ spool_older(void)
 	struct eh_queue q;
 	char *dir = small_spool(&q), **ids;
 	size_t n;
-	int64_t now;
-	struct timespec ts;
+	int64_t now = eh_now_ms();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	/* Age is from the file's ctime (just now), not from the id. */
 	T_EQ_INT(eh_view_older(&q, EH_F_FAILED, 0, now + 1000, &ids, &n),
 	    EH_OK);
