@@ -53,24 +53,6 @@ const struct eh_action_def eh_actions[] = {
 	{ NULL, NULL, NULL }
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* In [0.8, 1.2]: spreads the retries of events that failed together. */
 static double
 jitter(void)
@@ -131,10 +113,10 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 	struct eh_job job;
 	enum eh_result r;
 	const char *action = NULL;
-	int64_t t0 = mono_ms();
+	int64_t t0 = eh_mono_ms();
 	int rc, readable;
 
-	rc = eh_queue_claim(d->q, from, id, now_ms(), &c);
+	rc = eh_queue_claim(d->q, from, id, eh_now_ms(), &c);
 	if (rc <= 0)
 		return rc;
 	memset(&rep, 0, sizeof(rep));
@@ -146,7 +128,7 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 		rep.folder = EH_F_FAILED;
 		rep.attempt = 1;
 		rep.error = c.st.last_error;
-		rep.ms = (long)(mono_ms() - t0);
+		rep.ms = (long)(eh_mono_ms() - t0);
 		t->failed++;
 		if (d->report != NULL)
 			d->report(d->ctx, &rep);
@@ -171,7 +153,7 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 		job.base_env = d->base_env;
 		r = run_actions(d, &c, &rec, &job, &action);
 	}
-	eh_queue_next(&next, d->cfg, c.st.attempts, r, now_ms(),
+	eh_queue_next(&next, d->cfg, c.st.attempts, r, eh_now_ms(),
 	    job.retry_after_ms, jitter());
 	rep.event = readable ? rec.event : NULL;
 	rep.action = action;
@@ -180,14 +162,14 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 	c.st.attempts = next.attempts;
 	c.st.next_at_ms = next.next_at_ms;
 	snprintf(c.st.last_error, sizeof(c.st.last_error), "%s", job.error);
-	c.st.updated_at_ms = now_ms();
+	c.st.updated_at_ms = eh_now_ms();
 	rep.folder = next.folder;
 	if (eh_queue_finish(d->q, &c, next.folder,
 	    next.folder != EH_F_DONE || d->cfg->keep_done_ms > 0) != 0) {
 		rep.folder = EH_F_CUR;
 		rep.error = d->q->sys_op;
 	}
-	rep.ms = (long)(mono_ms() - t0);
+	rep.ms = (long)(eh_mono_ms() - t0);
 	if (rep.folder == EH_F_DONE)
 		t->done++;
 	else if (rep.folder == EH_F_RETRY)
@@ -217,7 +199,7 @@ eh_drain_pass(struct eh_drain *d, struct eh_drain_totals *t,
 	struct todo *todo = NULL;
 	char **ids;
 	size_t n, i, k, cnt = 0;
-	int64_t now = now_ms();
+	int64_t now = eh_now_ms();
 	int rc = 0;
 
 	*next_due_ms = 0;
@@ -263,30 +245,57 @@ out:
 	return rc;
 }
 
-/* Remove the markers of seen/ made before 'before' (lstat's mtime). */
+/* Whether name is a shard of seen/: two lowercase hex digits. */
+static int
+seen_shard(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return name[2] == '\0';
+}
+
+/*
+ * Remove the markers of seen/ made before 'before' (lstat's mtime):
+ * those in the shards, seen/<ab>/<key>, and those from before the
+ * shards, seen/<key> (depth 0 only).  The shard directories stay: at
+ * most 256 of them, and a receiver may be making a marker in one that
+ * looks empty.  Dot-files stay too: seen/.lock, removed while a
+ * receiver holds it, would let the next one lock a new file instead and
+ * store a duplicate.
+ */
 static unsigned long
-prune_seen(int dirfd, time_t before)
+prune_seen(int dirfd, time_t before, int depth)
 {
 	DIR *dir;
 	struct dirent *de;
 	struct stat st;
 	unsigned long n = 0;
-	int dfd;
+	int sub;
 
-	dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	dir = eh__dir_open(dirfd);
+	if (dir == NULL)
 		return 0;
-	dir = fdopendir(dfd);
-	if (dir == NULL) {
-		close(dfd);
-		return 0;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.' ||
-		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth > 0 || !seen_shard(de->d_name))
+				continue;
+			sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC | O_NOFOLLOW);
+			if (sub >= 0) {
+				n += prune_seen(sub, before, depth + 1);
+				close(sub);
+			}
+			continue;
+		}
 		if (st.st_mtime < before &&
-		    unlinkat(dfd, de->d_name, 0) == 0)
+		    unlinkat(dirfd, de->d_name, 0) == 0)
 			n++;
 	}
 	closedir(dir);
@@ -311,16 +320,11 @@ prune_orphans(int dirfd, time_t before)
 	char rec[300];
 	unsigned long n = 0;
 	size_t len;
-	int dfd, orphan;
+	int orphan;
 
-	dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	dir = eh__dir_open(dirfd);
+	if (dir == NULL)
 		return 0;
-	dir = fdopendir(dfd);
-	if (dir == NULL) {
-		close(dfd);
-		return 0;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.')
@@ -328,13 +332,13 @@ prune_orphans(int dirfd, time_t before)
 		else if (len > 6 && strcmp(de->d_name + len - 6, ".state") == 0) {
 			snprintf(rec, sizeof(rec), "%.*s.json", (int)(len - 6),
 			    de->d_name);
-			orphan = fstatat(dfd, rec, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
-			    errno == ENOENT;
+			orphan = fstatat(dirfd, rec, &st,
+			    AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
 		} else
 			continue;
 		if (orphan &&
-		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime < before && unlinkat(dfd, de->d_name, 0) == 0)
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime < before && unlinkat(dirfd, de->d_name, 0) == 0)
 			n++;
 	}
 	closedir(dir);
@@ -362,7 +366,7 @@ eh_drain_prune(struct eh_drain *d, int64_t now)
 		eh_ids_free(ids, n);
 	}
 	removed += prune_seen(d->q->seenfd,
-	    (time_t)((now - d->cfg->seen_keep_ms) / 1000));
+	    (time_t)((now - d->cfg->seen_keep_ms) / 1000), 0);
 	for (i = EH_F_CUR; i < EH_F__MAX; i++)
 		removed += prune_orphans(d->q->fd[i],
 		    (time_t)(now / 1000) - ORPHAN_SECONDS);

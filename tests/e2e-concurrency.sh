@@ -14,6 +14,13 @@
 # lines are in serving order) the ids strictly increase; every worker
 # served; the ids logged are the ids spooled; each client's sequential
 # requests got increasing ids; workers stop with exit 0 on SIGTERM.
+#
+# Then one OneSpan event delivered 208 times at once: 16 clients x 13
+# requests, all with the same body, against 2 worker processes x 8
+# threads on one socket (every thread its own spool handle).  Asserts:
+# all 208 answered 200; exactly one file in new/; the log has one
+# status=200 line without duplicate=true and 207 with it, all with the
+# one event's id; both processes served.
 # Run: sh tests/e2e-concurrency.sh (or SUITES=e2e-concurrency sh tests/run.sh).
 
 E2E_MODE=fcgi
@@ -132,4 +139,43 @@ for p in json.load(open(sys.argv[1]))["pids"]:
 chk_done "concurrency: every process started is stopped"
 
 echo "concurrency: $CLIENTS clients x $PER_CLIENT requests, $WORKERS workers x 1 thread: $TOTAL events in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s ($((TOTAL * 1000 / (ms > 0 ? ms : 1))) requests/s), served per worker $served"
+
+# ---- one OneSpan event, 208 times at once ----
+# A spool of its own (the first one moves aside, its workers stopped).
+mv "$SPOOL" "$T/spool-mix"
+rm -rf "$T/wlogs" "$T/stats.json"
+WORKERS=2
+DUP_CLIENTS=16
+DUP_EACH=13
+DUP_TOTAL=$((DUP_CLIENTS * DUP_EACH))
+chk_reset
+supervise_start "$T/dup.sock" 8 --max-seconds 60
+chk_done "dedupe: $WORKERS worker processes x 8 threads on one socket, ready"
+
+chk_reset
+"$PY" "$LOAD" load "$T/dup.sock" "$T/dup-results" --clients "$DUP_CLIENTS" \
+    --requests "$DUP_EACH" --tag dup --kind onespan --same \
+    --os-key "$OS_KEY" --at-token "$AT_TOKEN" --deadline 40 --timeout 20 \
+    >"$T/dup-load.out" 2>&1
+rc=$?
+chk_eq "load exit status" 0 "$rc"
+[ "$rc" -eq 0 ] || chk_fail "$(head -c 500 "$T/dup-load.out")"
+supervise_stop
+chk_eq "supervisor exit status" 0 "$SUP_RC"
+chk_eq "replies" "$DUP_TOTAL 200" \
+    "$(awk -F '\t' '{ print $5 }' "$T/dup-results" | sort | uniq -c | awk '{ print $1, $2 }' | tr '\n' ' ' | sed 's/ $//')"
+chk_eq "files in new/" 1 "$(count_new "$SPOOL")"
+chk_eq "files in tmp/" 0 "$(count_tmp "$SPOOL")"
+cat "$T"/wlogs/*.log | grep ' status=200 ' >"$T/dup-lines"
+chk_eq "status=200 log lines" "$DUP_TOTAL" "$(wc -l <"$T/dup-lines" | tr -d ' ')"
+chk_eq "lines without duplicate=true" 1 \
+    "$(grep -vc ' duplicate=true' "$T/dup-lines")"
+chk_eq "ids logged" "$(ls "$SPOOL/new" | sed 's/\.json$//')" \
+    "$(sed -n 's/.* id=\([^ ]*\).*/\1/p' "$T/dup-lines" | sort -u)"
+dup_served=0
+for f in "$T"/wlogs/worker-*.log; do
+	grep -q ' status=200 ' "$f" && dup_served=$((dup_served + 1))
+done
+chk_eq "worker processes that served" "$WORKERS" "$dup_served"
+chk_done "dedupe: one OneSpan event from $DUP_CLIENTS clients at once, $DUP_TOTAL deliveries over $WORKERS processes x 8 threads: all 200, exactly one file, $((DUP_TOTAL - 1)) logged duplicate=true with its id"
 e2e_done

@@ -16,8 +16,15 @@
 # sent, none partial; no reply other than 200 or none; a request with no
 # reply has at most one file (at-least-once: counted, reported); no
 # worker died but by our SIGKILL, and each exits 0 on SIGTERM; tmp/
-# files of dead writers are removed when a worker starts (a planted one
-# too, and one of a live process is kept) and never become events.
+# files no writer holds are removed when a worker starts (planted ones
+# too, whatever host their names say), one a live process holds locked
+# is kept, and none becomes an event.
+# Then two hosts on one spool, both named with 40 characters that share
+# the first 32 (UTS and PID namespaces, unshare -u -p): while host A's
+# delivery is in flight (its fsync slowed by an LD_PRELOAD shim), host B
+# starts and cleans tmp/; A's file, whose name looks like one of B's own
+# with a pid B cannot see, is kept, and A's delivery is answered 200
+# and stored.
 # Bounded: the supervisor lives at most 100 s, the clients stop sending
 # after 80 s.
 # Run: sh tests/e2e-crash.sh (or SUITES=e2e-crash sh tests/run.sh).
@@ -38,6 +45,33 @@ SPOOL=$T/spool
 stat_json() {
 	"$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
 	    "$T/stats.json" "$1" 2>/dev/null
+}
+
+# hold_file FILE: a live writer, holding FILE locked (a POSIX lock,
+# which conflicts with the cleaner's lock) until unhold_file.
+hold_file() {
+	rm -f "$T/held"
+	"$PY" -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+open(sys.argv[2], "w").close()
+time.sleep(300)
+' "$1" "$T/held" &
+	HOLD_PID=$!
+	E2E_PIDS="$E2E_PIDS $HOLD_PID"
+	hf_i=0
+	while [ ! -e "$T/held" ] && [ "$hf_i" -lt 200 ]; do
+		kill -0 "$HOLD_PID" 2>/dev/null || break
+		sleep 0.025
+		hf_i=$((hf_i + 1))
+	done
+	[ -e "$T/held" ] || chk_fail "could not lock $1"
+}
+
+unhold_file() {
+	kill "$HOLD_PID" 2>/dev/null
+	wait "$HOLD_PID" 2>/dev/null
 }
 
 # ---- workers and the killer ----
@@ -155,34 +189,170 @@ if [ "$LEFT" -gt 0 ]; then
 		esac
 	done
 fi
-# Plant what a killed writer leaves (a partial record, its pid dead) and
-# what a live writer has (its pid alive: must be kept).
-deadpid=$(sh -c 'echo $$')
-sleep 0.1
-kill -0 "$deadpid" 2>/dev/null && chk_fail "pid $deadpid reused already"
+# Plant what a killed writer leaves (a partial record, no lock), a file
+# named for another host (no lock either: names decide nothing), and
+# what a live writer has: a file it holds locked.
 printf '{"v":1,"id":"20260101T000000.000000Z-0123456789abcdef","rece' \
-    >"$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.$deadpid"
+    >"$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.12345"
 printf '{"v":1,"id":"20260101T000000.000001Z-fedcba9876543210","rece' \
     >"$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$"
-# Another host's file, its pid dead here: not ours to judge, kept.
-printf '{"v":1' >"$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.$deadpid"
+printf '{"v":1' >"$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.1"
+hold_file "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$"
+# As they are a while later: an empty file that a writer has only just
+# created may not be locked yet, so a cleaner leaves it for a minute.
+find "$SPOOL/tmp" -type f -exec touch -d '2 minutes ago' {} +
 use_config fresh
 [ -S "$FCGI_SOCK" ] || chk_fail "a fresh worker did not start: $(cat "$LOG")"
-want=$((LEFT + 1))
+want=$((LEFT + 2))
 grep -q "removed $want stale tmp/ files" "$LOG" ||
     chk_fail "log lacks 'removed $want stale tmp/ files': $(head -n 3 "$LOG" | tr '\n' ' ')"
-[ -e "$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.$deadpid" ] &&
+[ -e "$SPOOL/tmp/20260101T000000.000000Z-0123456789abcdef.$HOST.12345" ] &&
     chk_fail "the dead writer's file was kept"
 [ -e "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$" ] ||
     chk_fail "the live writer's file was removed"
-[ -e "$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.$deadpid" ] ||
-    chk_fail "another host's file was removed"
-chk_eq "files in tmp/ after start-up" 2 "$(count_tmp "$SPOOL")"
+[ -e "$SPOOL/tmp/20260101T000000.000002Z-00000000000000aa.otherhost.1" ] &&
+    chk_fail "another host's file that no one holds was kept"
+chk_eq "files in tmp/ after start-up" 1 "$(count_tmp "$SPOOL")"
 chk_eq "files in new/ after start-up" "$NEW_BEFORE" "$(count_new "$SPOOL")"
 ls -A "$SPOOL/new" | grep -v '^[0-9]\{8\}T[0-9]\{6\}\.[0-9]\{6\}Z-[0-9a-f]\{16\}\.json$' >"$T/odd" &&
     chk_fail "names in new/ that are not <id>.json: $(head -n 3 "$T/odd" | tr '\n' ' ')"
-chk_done "crash: a new worker removes tmp/ files of dead writers ($LEFT left by kills + 1 planted), keeps a live writer's and another host's, and none becomes an event"
-rm -f "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$$"
+chk_done "crash: a new worker removes the tmp/ files no writer holds ($LEFT left by kills + 2 planted, one named for another host), keeps the one a live writer holds locked, and none becomes an event"
+unhold_file
+rm -f "$SPOOL/tmp/20260101T000000.000001Z-fedcba9876543210.$HOST.$$"
+
+# ---- two hosts, one spool: their names collide, their locks do not ----
+# 40-character host names sharing the first 32 (what tmp/ names keep).
+P32=esignhook-shared-spool-receivers
+HA=$P32-east-01
+HB=$P32-west-02
+SLOW=$T/slowfsync.so
+cat >"$T/slowfsync.c" <<'SHIM'
+/* fsync(2) of a regular file sleeps SLOW_FSYNC_MS first: a delivery
+ * stays in flight, its file in tmp/, that long. */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <time.h>
+
+int
+fsync(int fd)
+{
+	static int (*real)(int);
+	struct stat st;
+	const char *ms = getenv("SLOW_FSYNC_MS");
+	struct timespec ts;
+	long v;
+
+	if (real == NULL)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	if (ms != NULL && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		v = strtol(ms, NULL, 10);
+		ts.tv_sec = v / 1000;
+		ts.tv_nsec = (v % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	return real(fd);
+}
+SHIM
+
+# host_start NAME HOSTNAME SPACERS [VAR=value...]: the receiver on
+# $T/NAME.sock under spawn-fcgi, in UTS and PID namespaces of its own
+# (host name HOSTNAME; the shell is pid 1 there, and SPACERS processes
+# run and end before the receiver starts, to give it a pid of its
+# own); sets HOST_PID, unshare's (kill -9 takes the namespace down).
+# shellcheck disable=SC2046
+host_start() {
+	hs_name=$1 hs_host=$2 hs_spacers=$3
+	shift 3
+	rm -f "$T/$hs_name.sock"
+	IFS=$NL
+	set -f
+	env -i PATH=/usr/bin:/bin $(cat "$T/cfg/hosts.env") "$@" \
+	    unshare -u -p -f --kill-child sh -c '
+		hostname "$1" || exit 1
+		i=0
+		while [ "$i" -lt "$2" ]; do /bin/true; i=$((i + 1)); done
+		shift 2
+		"$@"
+		exit $?' sh "$hs_host" "$hs_spacers" \
+	    "$SPAWN_FCGI" -n -s "$T/$hs_name.sock" -- "$BIN" \
+	    >/dev/null 2>"$T/logs/$hs_name.log" &
+	HOST_PID=$!
+	IFS=' 	
+'
+	set +f
+	E2E_PIDS="$E2E_PIDS $HOST_PID"
+	hs_i=0
+	while [ "$hs_i" -lt 200 ]; do
+		grep -q 'FastCGI ready' "$T/logs/$hs_name.log" 2>/dev/null && return 0
+		kill -0 "$HOST_PID" 2>/dev/null || return 1
+		sleep 0.025
+		hs_i=$((hs_i + 1))
+	done
+	return 1
+}
+
+chk_reset
+TH=$T/spool-hosts
+base_config "ESIGNHOOK_SPOOL=$TH" ESIGNHOOK_THREADS=1 >"$T/cfg/hosts.env"
+if ! cc -shared -fPIC -O2 -o "$SLOW" "$T/slowfsync.c" -ldl >"$T/cc.out" 2>&1; then
+	chk_fail "cc slowfsync.c: $(head -c 300 "$T/cc.out")"
+elif ! unshare -u -p -f --kill-child true 2>"$T/unshare.err"; then
+	chk_fail "unshare -u -p -f: $(cat "$T/unshare.err") (run as root)"
+elif ! host_start hostA "$HA" 6 "LD_PRELOAD=$SLOW" SLOW_FSYNC_MS=3000 \
+    ASAN_OPTIONS=verify_asan_link_order=0; then
+	chk_fail "host A did not start: $(cat "$T/logs/hostA.log")"
+else
+	HA_PID=$HOST_PID
+	th_body=$(mkbody hosts.json "$(os_json PACKAGE_COMPLETE two-hosts)")
+	env -i GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST \
+	    REQUEST_URI=/esignhook/onespan CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(wc -c <"$th_body" | tr -d ' ')" \
+	    "HTTP_AUTHORIZATION=Basic $OS_KEY" "REMOTE_ADDR=$REMOTE" \
+	    "$CGI_FCGI" -bind -connect "$T/hostA.sock" <"$th_body" \
+	    >"$T/hostA.resp" 2>&1 &
+	th_req=$!
+	th_i=0
+	while [ "$(count_tmp "$TH")" -eq 0 ] && [ "$th_i" -lt 200 ]; do
+		sleep 0.025
+		th_i=$((th_i + 1))
+	done
+	th_file=$(ls "$TH/tmp" 2>/dev/null)
+	case $th_file in
+	*".$P32."[0-9]*) ;;
+	*) chk_fail "host A's file in tmp/ not named <id>.$P32.<pid>: '$th_file'" ;;
+	esac
+	host_start hostB "$HB" 0 ||
+	    chk_fail "host B did not start: $(cat "$T/logs/hostB.log")"
+	HB_PID=$HOST_PID
+	# B's namespace holds its shell (pid 1) and B: A's pid is not there.
+	th_pa=$(sed -n 's/.*FastCGI ready: 1 threads, pid \([0-9]*\).*/\1/p' "$T/logs/hostA.log")
+	th_pb=$(sed -n 's/.*FastCGI ready: 1 threads, pid \([0-9]*\).*/\1/p' "$T/logs/hostB.log")
+	case $th_file in
+	*".$P32.$th_pa") ;;
+	*) chk_fail "host A's file '$th_file' does not end in its pid $th_pa" ;;
+	esac
+	[ -n "$th_pa" ] && [ -n "$th_pb" ] && [ "$th_pa" -gt 1 ] &&
+	    [ "$th_pa" != "$th_pb" ] ||
+	    chk_fail "pids in the namespaces: A $th_pa, B $th_pb (want A > 1, A != B)"
+	grep -q 'removed [0-9]* stale tmp/ files' "$T/logs/hostB.log" &&
+	    chk_fail "host B: $(grep -o 'removed [0-9]* stale tmp/ files' "$T/logs/hostB.log")"
+	[ -n "$th_file" ] && [ ! -e "$TH/tmp/$th_file" ] &&
+	    [ ! -e "$TH/new/${th_file%".$P32."*}.json" ] &&
+	    chk_fail "host A's in-flight file is gone and not in new/"
+	wait "$th_req"
+	parse_response "$T/hostA.resp"
+	chk_eq "host A's reply" 200 "$STATUS"
+	chk_eq "files in new/" 1 "$(count_new "$TH")"
+	chk_eq "files in tmp/" 0 "$(count_tmp "$TH")"
+	# unshare ignores SIGTERM; killed, it takes its namespace along.
+	for th_p in $HA_PID $HB_PID; do
+		kill -9 "$th_p" 2>/dev/null
+		wait "$th_p" 2>/dev/null
+	done
+fi
+chk_done "crash: two hosts named $HA and $HB share a spool: B's start-up keeps A's in-flight tmp/ file (the same 32-character tag, a pid B cannot see), A's delivery gets 200 and is stored"
 
 chk_reset
 spool_snap

@@ -28,6 +28,12 @@
 #    worker answers 503 (logged level=error), exits 75 (EX_TEMPFAIL) for
 #    its supervisor, and the restarted worker recreates the spool and
 #    stores.  As CGI, the next request recreates the spool.
+# 4. The spool moved and replaced (mv spool spool.old; mkdir spool)
+#    under a running worker, whose handles still hold the old, writable
+#    directories.  Sandbox off: the next events land in the new spool,
+#    none in spool.old, health 200, no restart.  Sandbox on: the health
+#    check says 503 (not 200 for the old directory), logged op="open
+#    spool", the worker exits 75; restarted, it stores in the new spool.
 #
 # The shim tracks the descriptors it saw opened under FAULT_DIR (no
 # /proc), and opens its own log before main, so it works inside the
@@ -103,10 +109,17 @@ health() {
 	req REQUEST_METHOD=GET QUERY_STRING= REQUEST_URI=/esignhook/ "$@"
 }
 
+# The dedupe markers of $SPOOL: seen/<ab>/<key> (and seen/<key> from
+# before the shards), not the shard directories or seen/.lock.
+seen_markers() {
+	find "$SPOOL/seen" -mindepth 1 ! -type d ! -name '.*' 2>/dev/null |
+	    wc -l | tr -d ' '
+}
+
 # Before a request: what new/, seen/ and the shim's log hold.
 snap() {
 	spool_snap
-	SEEN_N=$(ls -A "$SPOOL/seen" 2>/dev/null | wc -l | tr -d ' ')
+	SEEN_N=$(seen_markers)
 	FLOG_N=$(wc -l <"$FLOG" | tr -d ' ')
 }
 
@@ -160,8 +173,7 @@ chk_refused() {
 	chk_error 503 "$1"
 	chk_retry_after
 	chk_cause "$2" "$3"
-	cr_seen=$(ls -A "$SPOOL/seen" 2>/dev/null | wc -l | tr -d ' ')
-	chk_eq "files in seen/" "$SEEN_N" "$cr_seen"
+	chk_eq "markers in seen/" "$SEEN_N" "$(seen_markers)"
 }
 
 # The FastCGI server of config $1 (a shell name: FCGI_PID_$1) is the
@@ -368,7 +380,7 @@ write_eio write:EIO - spool_unavailable write EIO
 fsync_eio fsync:EIO - spool_unavailable fsync EIO
 rename_eio renameat:EIO - spool_unavailable rename EIO
 dirfsync_eio dirfsync:EIO /new spool_unavailable fsync_new/ EIO
-close_eio close:EIO - spool_unavailable close EIO
+close_eio close:EIO /tmp/ spool_unavailable close EIO
 creat_eacces creat:EACCES /tmp/ spool_unavailable create_tmp_file EACCES
 EOF
 
@@ -654,6 +666,94 @@ del_sandboxed del4 4
 del_case del1_nosandbox 1
 del_case del4_nosandbox 4
 
+# ---- the spool moved and replaced under a running worker ----
+
+# mv_prepare NAME THREADS SANDBOX: a worker whose every thread has
+# stored events, then mv spool spool.old; mkdir spool.
+mv_prepare() {
+	to_fcgi
+	use_config "$1" "ESIGNHOOK_SPOOL=$T/spool-$1" "ESIGNHOOK_THREADS=$2" \
+	    "ESIGNHOOK_SANDBOX=$3"
+	eval "mv_pid=\$FCGI_PID_$1"
+	chk_reset
+	i=0
+	while [ "$i" -lt $(($2 * 3)) ]; do
+		snap
+		if [ $((i % 2)) -eq 0 ]; then ev_os; else ev_at; fi
+		chk_stored
+		i=$((i + 1))
+	done
+	chk_done "fcgi: $2 thread(s), sandbox $3: events stored before the spool is moved"
+	mv "$T/spool-$1" "$T/spool-$1.old"
+	mkdir -m 700 "$T/spool-$1"
+	MV_OLD=$(count_new "$T/spool-$1.old")
+	REAL=$((REAL + 1))
+}
+
+mv_case() {
+	mv_prepare "$1" "$2" off
+	chk_reset
+	i=0
+	while [ "$i" -lt $(($2 * 2 + 2)) ]; do
+		i=$((i + 1))
+		snap
+		if [ $((i % 2)) -eq 1 ]; then ev_os; else ev_at; fi
+		case $STATUS in
+		200) chk_stored ;;
+		*) chk_fail "event $i after the move: status $STATUS" ;;
+		esac
+	done
+	chk_eq "events in the new spool" $(($2 * 2 + 2)) "$(count_new "$SPOOL")"
+	chk_eq "events in spool.old/new" "$MV_OLD" \
+	    "$(count_new "$T/spool-$1.old")"
+	health
+	chk_eq "health" 200 "$STATUS"
+	chk_same_worker "$1" "$mv_pid"
+	chk_done "fcgi: spool moved and replaced under a running worker with $2 thread(s), sandbox off: every event in the new spool, none in spool.old, health 200, no restart"
+	stop_server "$1"
+}
+
+mv_sandboxed() {
+	mv_prepare "$1" "$2" on
+	chk_reset
+	snap
+	health
+	chk_error 503 "spool unavailable"
+	chk_retry_after
+	case $(printf '%s\n' "$REQ_LOG" | grep ' status=' | tail -n 1) in
+	*"level=error "*" op=\"open spool\" errno=\"Permission denied\""*) ;;
+	*) chk_fail "503 not logged level=error op=open spool EACCES: $REQ_LOG" ;;
+	esac
+	ms_i=0
+	while [ "$ms_i" -lt 200 ] && ! grep -q 'stopped for a restart' "$LOG"; do
+		sleep 0.025
+		ms_i=$((ms_i + 1))
+	done
+	grep -q 'exiting for a restart' "$LOG" ||
+	    chk_fail "log lacks 'exiting for a restart': $(tail -3 "$LOG")"
+	fcgi_stop "$1"
+	chk_eq "worker exit status" 75 "$FCGI_RC"
+	chk_eq "events in spool.old/new" "$MV_OLD" \
+	    "$(count_new "$T/spool-$1.old")"
+	chk_done "fcgi: spool moved and replaced under a sandboxed worker with $2 thread(s): health 503 (not 200 for the old directory), logged level=error op=\"open spool\", exit 75 for its supervisor"
+	chk_reset
+	rm -f "$FCGI_SOCK"
+	fcgi_start "$1" || chk_fail "the restarted worker did not start"
+	snap
+	ev_os
+	chk_stored
+	health
+	chk_eq "health" 200 "$STATUS"
+	chk_eq "events in spool.old/new" "$MV_OLD" \
+	    "$(count_new "$T/spool-$1.old")"
+	chk_done "fcgi: restarted after the move, the worker stores in the new spool, health 200"
+	stop_server "$1"
+}
+mv_sandboxed mv1 1
+mv_sandboxed mv4 4
+mv_case mv1_nosandbox 1
+mv_case mv4_nosandbox 4
+
 to_cgi
 use_config cgi_del "ESIGNHOOK_SPOOL=$T/spool-cgi-del"
 chk_reset
@@ -679,5 +779,5 @@ mount | grep -F " $MNT " >/dev/null && chk_fail "$MNT still mounted"
 chk_done "faults: every server stopped, tmpfs unmounted"
 
 INJECTED=$(wc -l <"$FLOG" | tr -d ' ')
-echo "faults injected: $((INJECTED + REAL)) (LD_PRELOAD shim: $INJECTED failed system calls over $SHIM_CASES cases x CGI and FastCGI; real file-system faults: $REAL: full tmpfs, min-free threshold, read-only remount, spool deleted)"
+echo "faults injected: $((INJECTED + REAL)) (LD_PRELOAD shim: $INJECTED failed system calls over $SHIM_CASES cases x CGI and FastCGI; real file-system faults: $REAL: full tmpfs, min-free threshold, read-only remount, spool deleted, spool moved and replaced)"
 e2e_done

@@ -17,11 +17,13 @@ tests/e2e-concurrency.sh.  Python 3 standard library only.
 
   fcgi-load.py load SOCKET OUT --clients N --requests M --tag TAG
                --os-key KEY --at-token TOKEN [--kind mix|onespan|alphatrust]
-               [--deadline SECONDS] [--timeout SECONDS]
+               [--deadline SECONDS] [--timeout SECONDS] [--same]
       N client processes, each sending M requests one after the other,
       each over a new connection.  Request (client c, number i) carries
       a unique transaction id: OneSpan packageId "TAG-c-i", AlphaTrust
-      TransID digits.  Writes OUT: one line per request, tab-separated:
+      TransID digits.  With --same, every request carries the same
+      event, client 0's first, and the clients send their first requests
+      at one moment (half a second after the start).  Writes OUT: one line per request, tab-separated:
       client seq kind txid status complete error
       status is the HTTP status from the reply ("-" if none arrived),
       complete is 1 when FCGI_END_REQUEST arrived.
@@ -326,17 +328,24 @@ def load(argv):
     at_token = opt(args, "--at-token", "")
     deadline = time.monotonic() + opt(args, "--deadline", 90.0, float)
     timeout = opt(args, "--timeout", 15.0, float)
+    same = flag(args, "--same")
     sock_path, out_path = args[0], args[1]
 
     pids = []
+    start_at = time.monotonic() + 0.5
     for c in range(clients):
         pid = os.fork()
         if pid == 0:
             try:
                 lines = []
+                if same:
+                    time.sleep(max(0.0, start_at - time.monotonic()))
                 for i in range(requests):
                     kind = kind_of(mode, c, i)
-                    txid, prov, body, _ = event_for(kind, tag, c, i)
+                    if same:
+                        txid, prov, body, _ = event_for(kind, tag, 0, 0)
+                    else:
+                        txid, prov, body, _ = event_for(kind, tag, c, i)
                     if time.monotonic() > deadline:
                         lines.append("%d\t%d\t%s\t%s\t-\t0\tnot sent\n" %
                                      (c, i, prov, txid))
