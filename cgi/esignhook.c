@@ -7,12 +7,20 @@
  * Every decision is lib/'s; this file does the I/O and the log line.
  * It is the only file that includes fcgiapp.h.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -60,6 +68,7 @@ static const char usage_text[] =
 "  ESIGNHOOK_PROVIDER           onespan, alphatrust or auto (default)\n"
 "  ESIGNHOOK_LOG                stderr (default) or syslog\n"
 "  ESIGNHOOK_THREADS            FastCGI threads per process (default 8)\n"
+"  ESIGNHOOK_READ_TIMEOUT       FastCGI: longest wait on a client (default 10s)\n"
 "  ESIGNHOOK_SANDBOX            on (default): Landlock + seccomp after start-up\n"
 "  ESIGNHOOK_ALLOW_ROOT         1 to serve as root (refused otherwise)\n"
 "\n"
@@ -110,8 +119,10 @@ log_request(const struct eh_log *lg, const struct eh_request *req,
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	prio = status >= 500 ? LOG_ERR : status >= 400 ? LOG_WARNING :
 	    LOG_INFO;
-	/* Stored but unanswered: the sender may think it failed. */
-	if (prio == LOG_INFO && out->sys_op != NULL)
+	/* Stored but unanswered: the sender may think it failed.  Stored
+	 * with problems: someone should look at what the sender sent. */
+	if (prio == LOG_INFO && (out->sys_op != NULL ||
+	    out->problems[0] != '\0'))
 		prio = LOG_WARNING;
 	line[0] = '\0';
 	eh_logfmt(line, sizeof(line), &len, "ts", ts);
@@ -136,6 +147,8 @@ log_request(const struct eh_log *lg, const struct eh_request *req,
 		snprintf(rid, sizeof(rid), "%s", req->request_id);
 		eh_logfmt(line, sizeof(line), &len, "rid", rid);
 	}
+	if (out->problems[0] != '\0')
+		eh_logfmt(line, sizeof(line), &len, "problems", out->problems);
 	if (out->err != EH_OK)
 		eh_logfmt(line, sizeof(line), &len, "reason",
 		    eh_strerror(out->err));
@@ -234,15 +247,18 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 	req->remote_addr = lookup(ctx, "REMOTE_ADDR");
 	req->request_id = lookup(ctx, "REQUEST_ID");
 	req->path_info = lookup(ctx, "PATH_INFO");
-	req->body_state = EH_BODY_OK;
+	/* Read only once the request is authenticated (eh_serve). */
+	req->body_state = EH_BODY_UNREAD;
 }
 
 /*
- * As CGI, read and discard what is left of a body refused for its size
- * before replying: Apache's mod_cgid drops the reply of a CGI that
- * exits with its stdin unread ("Empty reply from server"), and the
- * sender would not even see the 413.  Bounded, so a sender cannot keep
- * the process reading.
+ * As CGI, read and discard what is left of a body refused (for its
+ * size, or before authentication: then none of it was read) before
+ * replying: Apache's mod_cgid drops the reply of a CGI that exits with
+ * its stdin unread ("Empty reply from server"), and the sender would
+ * not even see the 413 or 401.  Bounded, so a sender cannot keep the
+ * process reading.  Only a request that has a body: a GET's stdin may
+ * never end.
  */
 #define DRAIN_MAX (1024 * 1024)
 
@@ -256,6 +272,10 @@ drain_body(const struct eh_request *req, eh_read_fn rd, void *rctx)
 	if (req->body_state != EH_BODY_OVER &&
 	    req->body_state != EH_BODY_UNREAD)
 		return;
+	if ((req->method == NULL || strcmp(req->method, "POST") != 0) &&
+	    (req->content_length == NULL || *req->content_length == '\0' ||
+	    strcmp(req->content_length, "0") == 0))
+		return;
 	while (total < DRAIN_MAX) {
 		n = rd(rctx, buf, sizeof(buf));
 		if (n <= 0)
@@ -265,8 +285,9 @@ drain_body(const struct eh_request *req, eh_read_fn rd, void *rctx)
 }
 
 /*
- * Read the body (POST only), serve, reply, log.  The reply buffer
- * and the body are this function's; the decision is freed here.
+ * Serve (the body is read by eh_serve, and only once the request is
+ * authenticated), reply, log.  The reply buffer is this function's;
+ * the decision, which owns the body, is freed here.
  */
 static void
 serve_one(struct eh_outcome *out, struct eh_request *req,
@@ -276,13 +297,10 @@ serve_one(struct eh_outcome *out, struct eh_request *req,
     const struct timespec *t0)
 {
 	struct eh_decision d;
-	char *body = NULL, wire[1024];
+	char wire[1024];
 	size_t n;
 
-	if (req->method != NULL && strcmp(req->method, "POST") == 0 &&
-	    eh_read_body(req, &body, cfg->max_body, rd, rctx) != EH_OK)
-		req->body_state = EH_BODY_IOERR;
-	eh_serve(&d, out, req, cfg, sp);
+	eh_serve(&d, out, req, cfg, sp, rd, rctx);
 	if (drain)
 		drain_body(req, rd, rctx);
 	n = format_reply(wire, sizeof(wire), &d.resp);
@@ -293,7 +311,6 @@ serve_one(struct eh_outcome *out, struct eh_request *req,
 	}
 	log_request(lg, req, &d, out, t0);
 	eh_decision_free(&d);
-	free(body);
 }
 
 static int
@@ -301,6 +318,36 @@ stdout_reply(void *ctx, const char *buf, size_t len)
 {
 	(void)ctx;
 	return eh_write_all(STDOUT_FILENO, buf, len);
+}
+
+/*
+ * A handle of the spool for the sandbox's Landlock rule: an O_PATH
+ * open is no disk work, so a request refused before authentication
+ * creates, writes and syncs nothing; the spool's directories are
+ * opened, and made when missing, only to store an authenticated event
+ * (eh_serve).  A spool that does not exist yet cannot be named, and a
+ * rule on its parent would open the parent to the request: it is made
+ * here, once, by its first request whatever that is, as check-config
+ * or a FastCGI worker's start makes it.  -1: none to name.
+ */
+static int
+cgi_spool_handle(const char *spool)
+{
+	struct eh_spool sp;
+	int fd;
+
+	if (spool == NULL)
+		return -1;
+	fd = open(spool, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (eh_spool_open(&sp, spool) != EH_OK) {
+		eh_spool_close(&sp);
+		return -1;
+	}
+	fd = fcntl(sp.dirfd, F_DUPFD_CLOEXEC, 0);
+	eh_spool_close(&sp);
+	return fd;
 }
 
 static int
@@ -311,21 +358,22 @@ run_cgi(const struct eh_config *cfg, const struct eh_log *lg)
 	struct eh_spool sp;
 	struct timespec t0;
 	char note[256];
-	int in = STDIN_FILENO, landlocked;
+	int in = STDIN_FILENO, landlocked, spoolfd, rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	eh_spool_init(&sp);
 	sp.count_sample = 16;
 	if (cfg->sandbox) {
-		/* The spool must exist before Landlock can name it; a failure
-		 * here is the request's 503 later, with its cause. */
-		if (cfg->spool != NULL)
-			(void)eh_spool_open(&sp, cfg->spool);
-		if (eh_sandbox_enter(sp.newfd >= 0 ? cfg->spool : NULL, 0,
-		    &landlocked, note, sizeof(note)) < 0) {
+		/* A failure to name the spool is the request's 503 later,
+		 * with its cause, if it gets that far. */
+		spoolfd = cgi_spool_handle(cfg->spool);
+		rc = eh_sandbox_enter(spoolfd, EH_SANDBOX_CGI, &landlocked,
+		    note, sizeof(note));
+		if (spoolfd >= 0)
+			close(spoolfd);
+		if (rc < 0) {
 			eh_log_msg(lg, LOG_ERR, "%s", note);
 			cgi_fail("sandbox failed");
-			eh_spool_close(&sp);
 			return 1;
 		}
 	}
@@ -338,13 +386,17 @@ run_cgi(const struct eh_config *cfg, const struct eh_log *lg)
 
 /* ---- FastCGI ---- */
 
+#define WEB_SERVERS_MAX 16
+#define LISTEN_FD 0     /* FastCGI's FCGI_LISTENSOCK_FILENO */
+
 struct server {
 	const struct eh_config *cfg;
 	struct eh_log lg;
-	pthread_mutex_t accept_lock;
 	atomic_int stopping;
 	int sandboxed_spool;            /* Landlock names the spool's inode */
 	atomic_int restart;             /* exit EX_TEMPFAIL for a restart */
+	struct in_addr web[WEB_SERVERS_MAX]; /* FCGI_WEB_SERVER_ADDRS */
+	size_t nweb;                    /* 0: any */
 };
 
 #define EXIT_RESTART 75 /* EX_TEMPFAIL: supervisors restart on it */
@@ -439,11 +491,12 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* nginx fastcgi_param / Apache SetEnv may override per request.
-	 * ESIGNHOOK_THREADS, _SANDBOX, _ALLOW_ROOT and _LOG are accepted
-	 * here too (and checked: a bad value is the 500 below), but they
-	 * only take effect at start-up: the threads, the sandbox, the root
-	 * check and the log belong to the process and are in place before
-	 * the first request, so a per-request value changes nothing. */
+	 * ESIGNHOOK_THREADS, _SANDBOX, _ALLOW_ROOT, _LOG and _READ_TIMEOUT
+	 * are accepted here too (and checked: a bad value is the 500
+	 * below), but they only take effect at start-up: the threads, the
+	 * sandbox, the root check, the log and the connection's timeouts
+	 * (set when it is accepted, before its params are read) belong to
+	 * the process, so a per-request value changes nothing. */
 	if (!eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
 		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r, 0,
@@ -467,6 +520,212 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 	eh_config_free(&local);
 }
 
+/*
+ * The connection of a request: every read and write of it waits at
+ * most the read timeout (SO_RCVTIMEO, SO_SNDTIMEO), so one client
+ * that stops sending or reading holds its thread that long, then the
+ * read fails and the request with it.  An accepted UNIX socket does
+ * not inherit them from the listening one (a TCP one would), and on
+ * the listening socket they would bound accept() too: set here.
+ * Returns 0, or -1 when the connection is to be closed unserved.
+ */
+static int
+conn_setup(const struct server *srv, int fd, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	struct timeval tv;
+	size_t i;
+	int one = 1;
+
+	tv.tv_sec = (time_t)(srv->cfg->read_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(srv->cfg->read_timeout_ms % 1000) * 1000;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return -1;
+	if (ss->ss_family != AF_INET)
+		return 0;
+	/* What libfcgi's own accept does for TCP: no Nagle delay on the
+	 * reply, and FCGI_WEB_SERVER_ADDRS honoured. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv->nweb == 0)
+		return 0;
+	for (i = 0; i < srv->nweb; i++)
+		if (srv->web[i].s_addr == sin->sin_addr.s_addr)
+			return 0;
+	return -1;
+}
+
+/*
+ * Wait for the next connection on the listening socket (fd 0), with
+ * the stop signal (SIGUSR1) let in.  libfcgi is never given the
+ * listening socket: its accept would read the request's params before
+ * returning, unbounded, and it accepted under our lock, so one client
+ * that sent four bytes stopped every thread.  Concurrent accept() on
+ * one socket is safe on Linux (libfcgi 2.4 takes no lock there
+ * either).  Returns the connection, or -1 when stopping.
+ */
+static int
+accept_one(struct server *srv, const sigset_t *usr1)
+{
+	struct sockaddr_storage ss;
+	struct pollfd pfd;
+	socklen_t len;
+	int fd = -1, e;
+
+	pthread_sigmask(SIG_UNBLOCK, usr1, NULL);
+	while (!atomic_load(&srv->stopping)) {
+		len = sizeof(ss);
+		fd = accept4(LISTEN_FD, (struct sockaddr *)&ss,
+		    &len, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			if (conn_setup(srv, fd, &ss) == 0)
+				break;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		e = errno;
+		/* Gone before it was accepted, or the stop: again. */
+		if (e == EINTR || e == ECONNABORTED || e == EPROTO ||
+		    e == ECONNRESET || e == ETIMEDOUT || e == EHOSTUNREACH ||
+		    e == ENETUNREACH)
+			continue;
+		/* A non-blocking listening socket (systemd NonBlocking=). */
+		if (e == EAGAIN || e == EWOULDBLOCK) {
+			pfd.fd = LISTEN_FD;
+			pfd.events = POLLIN;
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		/* EMFILE, ENOBUFS...: a thread that quietly ended here would
+		 * leave a process that accepts nothing. */
+		eh_log_msg(&srv->lg, LOG_ERR, "accept failed (%s); retrying "
+		    "in 1 s", eh_errno_str(e));
+		sleep(1);
+	}
+	pthread_sigmask(SIG_BLOCK, usr1, NULL);
+	return fd;
+}
+
+/*
+ * A thread's deadline for the params of a request: libfcgi reads them
+ * inside FCGX_Accept_r, a read at a time, and a client sending a byte
+ * just under the read timeout apart would never reach the per-read
+ * bound.  The thread's own timer sends it SIGALRM (no SA_RESTART) at
+ * the deadline and every 50 ms after, so libfcgi's read fails with
+ * EINTR (it does not retry) and it closes the connection.
+ */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+#define DEADLINE_REPEAT_NS (50 * 1000000L)
+
+static int
+deadline_init(timer_t *tm)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev.sigev_notify_thread_id = gettid();
+	return timer_create(CLOCK_MONOTONIC, &sev, tm);
+}
+
+static void
+deadline_set(timer_t tm, int64_t ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	if (ms > 0) {
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+		its.it_interval.tv_nsec = DEADLINE_REPEAT_NS;
+	}
+	(void)timer_settime(tm, 0, &its, NULL);
+}
+
+/* Read a request's params, under the deadline: 0, or below 0 when
+ * the connection was closed unserved. */
+static int
+read_params(struct server *srv, FCGX_Request *r, timer_t *tm,
+    const sigset_t *alrm)
+{
+	int rc;
+
+	if (tm != NULL)
+		deadline_set(*tm, srv->cfg->read_timeout_ms);
+	pthread_sigmask(SIG_UNBLOCK, alrm, NULL);
+	rc = FCGX_Accept_r(r);
+	pthread_sigmask(SIG_BLOCK, alrm, NULL);
+	if (tm != NULL)
+		deadline_set(*tm, 0);
+	/* libfcgi takes a read that failed between two params (the
+	 * deadline, a timeout, a client gone) for their end: a request
+	 * with some of its params, per-request configuration among them,
+	 * is not to be served. */
+	if (rc == 0 && FCGX_GetError(r->in) != 0) {
+		FCGX_Free(r, 1);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * End a request: flush its reply and, unless the web server keeps the
+ * connection (FCGI_KEEP_CONN), half-close it and read what the client
+ * still sends (the rest of a body refused unread) until it closes, so
+ * that it gets its reply rather than a reset: for at most the read
+ * timeout, a quiet LINGER_QUIET_MS or LINGER_MAX bytes.  libfcgi's own
+ * close does the same for as long as a byte comes every 2 s, so a
+ * trickling sender would hold the thread for ever: the request is
+ * detached (accept_one's caller), and libfcgi only closes.  As
+ * FCGX_Finish_r decides, a stream error closes the connection too.
+ */
+#define LINGER_QUIET_MS 2000
+#define LINGER_MAX (1024 * 1024)
+
+static void
+fcgi_finish(const struct server *srv, FCGX_Request *r)
+{
+	struct timespec t0;
+	struct pollfd pfd;
+	char buf[4096];
+	size_t total = 0;
+	int64_t left;
+	ssize_t n;
+	int closing;
+
+	closing = FCGX_FClose(r->err) != 0;
+	closing |= FCGX_FClose(r->out) != 0;
+	closing |= r->in == NULL || FCGX_GetError(r->in) != 0;
+	closing |= !r->keepConnection;
+	if (closing && r->ipcFd >= 0 && shutdown(r->ipcFd, SHUT_WR) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (total < LINGER_MAX) {
+			left = srv->cfg->read_timeout_ms - elapsed_us(&t0) / 1000;
+			if (left <= 0)
+				break;
+			pfd.fd = r->ipcFd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, left < LINGER_QUIET_MS ? (int)left :
+			    LINGER_QUIET_MS) <= 0)
+				break;
+			n = read(r->ipcFd, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			total += (size_t)n;
+		}
+	}
+	FCGX_Finish_r(r);
+}
+
+/*
+ * A worker thread: accept, read the params under their deadline, serve,
+ * finish; the stop (SIGUSR1) is let in only while it waits for a
+ * connection, so a request begun is a request finished.
+ */
 static void *
 worker_main(void *arg)
 {
@@ -474,37 +733,49 @@ worker_main(void *arg)
 	struct server *srv = w->srv;
 	struct eh_spool sp;
 	FCGX_Request r;
-	sigset_t usr1;
-	int rc;
+	sigset_t usr1, alrm;
+	timer_t timer, *tm = &timer;
+	int fd;
 
 	eh_spool_init(&sp);
-	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
-		goto out;
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	/* -1: libfcgi never accepts by itself (accept_one). */
+	if (FCGX_InitRequest(&r, -1, 0) != 0)
+		goto out;
+	if (deadline_init(tm) != 0) {
+		eh_log_msg(&srv->lg, LOG_WARNING, "timer_create failed (%s): "
+		    "a request's params are bounded per read only",
+		    eh_errno_str(errno));
+		tm = NULL;
+	}
 	for (;;) {
-		pthread_mutex_lock(&srv->accept_lock);
-		rc = atomic_load(&srv->stopping) ? -1 : FCGX_Accept_r(&r);
-		pthread_mutex_unlock(&srv->accept_lock);
-		if (rc < 0 && atomic_load(&srv->stopping))
+		if (r.ipcFd < 0) {
+			fd = accept_one(srv, &usr1);
+			if (fd < 0)
+				break;
+			r.ipcFd = fd;
+			/* FCGX_Accept_r first ends "the current request": a
+			 * kept connection is not closed, so neither is this;
+			 * and libfcgi's unbounded close is not wanted. */
+			r.keepConnection = 1;
+			(void)FCGX_Detach(&r);
+		} else if (atomic_load(&srv->stopping))
 			break;
-		if (rc < 0) {
-			/* EMFILE, ENOBUFS...: a thread that quietly ended here
-			 * would leave a process that accepts nothing. */
-			eh_log_msg(&srv->lg, LOG_ERR, "accept failed (%s); "
-			    "retrying in 1 s", eh_errno_str(-rc > 0 ? -rc : errno));
-			sleep(1);
+		/* Below 0: libfcgi closed the connection (a timeout, a
+		 * protocol error, a kept connection the server closed). */
+		if (read_params(srv, &r, tm, &alrm) < 0)
 			continue;
-		}
-		/* The stop signal is for threads waiting to accept: one that
-		 * reached a request in progress would cut its read or write
-		 * (libfcgi does not retry EINTR). */
-		pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 		fcgi_request(srv, &r, &sp);
-		FCGX_Finish_r(&r);
-		pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+		fcgi_finish(srv, &r);
 	}
 	FCGX_Free(&r, 1);
+	if (tm != NULL)
+		timer_delete(*tm);
 out:
 	eh_spool_close(&sp);
 	atomic_store(&w->done, 1);
@@ -547,6 +818,40 @@ wake(int sig)
 	(void)sig;
 }
 
+/*
+ * FCGI_WEB_SERVER_ADDRS: the IPv4 addresses a TCP connection may come
+ * from, comma-separated; unset or empty, any.  libfcgi's variable,
+ * checked in the accept it no longer does (accept_one).  0, or -1 for
+ * a list that cannot be read: better not started than open to all.
+ */
+static int
+web_servers(struct server *srv, const char *list)
+{
+	char one[INET_ADDRSTRLEN];
+	const char *p, *comma;
+	size_t n;
+
+	srv->nweb = 0;
+	for (p = list; p != NULL && *p != '\0'; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		n = (size_t)(comma - p);
+		if (n > 0) {
+			if (n >= sizeof(one) || srv->nweb == WEB_SERVERS_MAX)
+				return -1;
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (inet_pton(AF_INET, one, &srv->web[srv->nweb]) != 1)
+				return -1;
+			srv->nweb++;
+		}
+		if (*comma == '\0')
+			break;
+	}
+	return 0;
+}
+
 static int
 run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 {
@@ -562,9 +867,14 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
 	srv.lg = *lg;
-	pthread_mutex_init(&srv.accept_lock, NULL);
+	eh_spool_init(&sp);
 	if (fd_budget(cfg->threads, lg) != 0)
 		return 1;
+	if (web_servers(&srv, getenv("FCGI_WEB_SERVER_ADDRS")) != 0) {
+		eh_log_msg(lg, LOG_ERR, "FCGI_WEB_SERVER_ADDRS: not a list of "
+		    "at most %d IPv4 addresses", WEB_SERVERS_MAX);
+		return 1;
+	}
 	if (FCGX_Init() != 0) {
 		eh_log_msg(lg, LOG_ERR, "FCGX_Init failed");
 		return 1;
@@ -578,26 +888,32 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 		if (n > 0)
 			eh_log_msg(lg, LOG_INFO, "removed %lu stale tmp/ files",
 			    n);
-		eh_spool_close(&sp);
 	} else
 		eh_log_msg(lg, LOG_ERR, "spool %s cannot be opened: every "
 		    "event will get 503%s", cfg->spool ? cfg->spool : "(unset)",
 		    cfg->sandbox ? " until a restart (sandbox)" : "");
-	/* Before the threads: Landlock binds this thread and its children. */
+	/* Before the threads: Landlock binds this thread and its children.
+	 * The rule names the inode just opened, not whatever the path is
+	 * by now. */
 	if (cfg->sandbox) {
-		rc = eh_sandbox_enter(spool_ok ? cfg->spool : NULL, 1,
+		rc = eh_sandbox_enter(spool_ok ? sp.dirfd : -1, EH_SANDBOX_FCGI,
 		    &landlocked, note, sizeof(note));
 		eh_log_msg(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
-		if (rc < 0)
+		if (rc < 0) {
+			eh_spool_close(&sp);
 			return 1;
+		}
 		srv.sandboxed_spool = spool_ok && landlocked;
 	} else
 		eh_log_msg(lg, LOG_INFO, "sandbox off (ESIGNHOOK_SANDBOX=off)");
-	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept;
-	 * SIGTERM and SIGINT are taken by this thread alone. */
+	eh_spool_close(&sp);
+	/* Workers take SIGUSR1 (no SA_RESTART) to leave a blocked accept,
+	 * and SIGALRM from their own timers to leave a read of params past
+	 * the deadline; SIGTERM and SIGINT are taken by this thread alone. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = wake;
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -618,9 +934,9 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	    cfg->threads, (long)getpid());
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;
-	/* Finish requests in progress, accept no more. */
+	/* Finish requests in progress (a thread reading a request's params
+	 * finishes it too, within the read timeout), accept no more. */
 	atomic_store(&srv.stopping, 1);
-	FCGX_ShutdownPending();
 	for (;;) {
 		for (i = alive = 0; i < cfg->threads; i++)
 			if (!atomic_load(&w[i].done)) {
@@ -723,9 +1039,18 @@ main(int argc, char *argv[])
 {
 	struct eh_config cfg;
 	struct eh_log lg;
+	struct rlimit core;
 	char msg[512];
 	int rc, cgi, fd;
 
+	/* Requests pass secrets (an Authorization header, a URL token)
+	 * through libfcgi's and libc's buffers, freed but not wiped: no
+	 * core file, and no ptrace or /proc/<pid>/mem for this user (a
+	 * non-dumpable process's /proc files belong to root).  The unit
+	 * sets LimitCORE=0 too. */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	core.rlim_cur = core.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &core);
 	if (argc > 1) {
 		if (strcmp(argv[1], "--help") == 0 ||
 		    strcmp(argv[1], "-h") == 0) {

@@ -21,13 +21,16 @@ const char *const eh_config_keys[] = {
 	"ESIGNHOOK_ALPHATRUST_TOKENS", "ESIGNHOOK_RESPONSE_TEXT",
 	"ESIGNHOOK_MAX_BODY", "ESIGNHOOK_SPOOL_MAX_EVENTS",
 	"ESIGNHOOK_SPOOL_MIN_FREE", "ESIGNHOOK_PROVIDER", "ESIGNHOOK_LOG",
-	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", "ESIGNHOOK_SANDBOX", NULL
+	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", "ESIGNHOOK_SANDBOX",
+	"ESIGNHOOK_READ_TIMEOUT", NULL
 };
 
 #define RESPONSE_TEXT_MAX 255
 #define MAX_BODY_LIMIT (64UL * 1024 * 1024)
 #define THREADS_MAX 256
 #define SECRETS_MAX 16
+/* A longer wait is no bound: an hour, as milliseconds. */
+#define READ_TIMEOUT_MAX_MS (3600LL * 1000)
 
 void
 eh_config_init(struct eh_config *cfg)
@@ -40,6 +43,7 @@ eh_config_init(struct eh_config *cfg)
 	cfg->log = EH_LOG_STDERR;
 	cfg->threads = EH_DEFAULT_THREADS;
 	cfg->sandbox = 1;
+	cfg->read_timeout_ms = EH_DEFAULT_READ_TIMEOUT_MS;
 }
 
 static void
@@ -161,15 +165,11 @@ url_safe(const char *s, size_t n)
 	return 1;
 }
 
+/* set_key's name for eh__printable. */
 static int
 printable(const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
+	return eh__printable(s, n);
 }
 
 /*
@@ -180,33 +180,25 @@ static enum eh_err
 parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 {
 	struct eh_secrets set = { 0, NULL };
-	const char *p, *e, *comma;
-	size_t cnt = 0;
+	const char *cur = s, *p;
+	size_t cnt = 0, n;
 
-	for (p = s; *p != '\0'; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (comma == NULL)
-			comma = p + strlen(p);
-		e = comma;
-		eh__trim(&p, &e, 0);
-		if (e > p) {
-			if ((url_token && !url_safe(p, (size_t)(e - p))) ||
-			    !printable(p, (size_t)(e - p)) || cnt == SECRETS_MAX) {
-				secrets_free(&set);
-				return EH_ERR_CONFIG;
-			}
-			if (set.digest == NULL) {
-				set.digest = calloc(SECRETS_MAX,
-				    sizeof(*set.digest));
-				if (set.digest == NULL)
-					return EH_ERR_NOMEM;
-			}
-			crypto_hash_sha256(set.digest[cnt++],
-			    (const unsigned char *)p, (unsigned long long)(e - p));
-			set.n = cnt;
+	while (eh_list_next(&cur, &p, &n)) {
+		if (n == 0)
+			continue;
+		if ((url_token && !url_safe(p, n)) || !eh__printable(p, n) ||
+		    cnt == SECRETS_MAX) {
+			secrets_free(&set);
+			return EH_ERR_CONFIG;
 		}
-		if (*comma == '\0')
-			break;
+		if (set.digest == NULL) {
+			set.digest = calloc(SECRETS_MAX, sizeof(*set.digest));
+			if (set.digest == NULL)
+				return EH_ERR_NOMEM;
+		}
+		crypto_hash_sha256(set.digest[cnt++], (const unsigned char *)p,
+		    (unsigned long long)n);
+		set.n = cnt;
 	}
 	secrets_free(out);
 	*out = set;
@@ -231,6 +223,7 @@ static enum eh_err
 set_key(struct eh_config *cfg, const char *key, const char *v)
 {
 	unsigned long long n;
+	int64_t ms;
 	char *copy;
 
 	if (strcmp(key, "ESIGNHOOK_SPOOL") == 0) {
@@ -292,6 +285,13 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		return parse_bool(v, &cfg->allow_root);
 	} else if (strcmp(key, "ESIGNHOOK_SANDBOX") == 0) {
 		return parse_bool(v, &cfg->sandbox);
+	} else if (strcmp(key, "ESIGNHOOK_READ_TIMEOUT") == 0) {
+		/* As the operator tool's durations ("500ms", "10s", a bare
+		 * number is seconds); 0 would be no bound at all. */
+		if (eh_duration_parse(v, &ms) != EH_OK || ms == 0 ||
+		    ms > READ_TIMEOUT_MAX_MS)
+			return EH_ERR_CONFIG;
+		cfg->read_timeout_ms = ms;
 	} else
 		return EH_ERR_CONFIG;
 	return EH_OK;
@@ -456,43 +456,14 @@ eh_conffile_free(struct eh_conffile *cf)
 
 #define CONFIG_FILE_MAX (64 * 1024)
 
-/* Read all of path (at most CONFIG_FILE_MAX bytes) into *buf. */
+/*
+ * Read all of path (at most CONFIG_FILE_MAX bytes) into *buf: 0, or -1
+ * with errno, nothing of the file left in memory (it holds secrets).
+ */
 static int
 slurp(const char *path, char **buf, size_t *len)
 {
-	char *p;
-	ssize_t n = 0;
-	size_t got = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	p = malloc(CONFIG_FILE_MAX + 1);
-	if (p == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (got <= CONFIG_FILE_MAX) {
-		n = read(fd, p + got, CONFIG_FILE_MAX + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (n < 0 || got > CONFIG_FILE_MAX) {
-		int e = n < 0 ? errno : EFBIG;
-
-		sodium_memzero(p, got);
-		free(p);
-		errno = e;
-		return -1;
-	}
-	*buf = p;
-	*len = got;
-	return 0;
+	return eh__read_file(AT_FDCWD, path, 0, CONFIG_FILE_MAX, buf, len);
 }
 
 /* Apply one source to both configurations. */

@@ -93,6 +93,97 @@ case $REQ_LOG$BODY in
 esac
 chk_done "cgi: invalid token list: 500, names the key, prints no token"
 
+# ---- no disk work before authentication ----
+
+# disk_calls [VAR=value | -VAR ...]: one CGI request, as req sends it,
+# under strace -f; DISK gets the calls that change the disk or would
+# (make, rename, link, remove, sync, open to create or write, open of
+# the spool's tmp/, new/ or seen/), one a line.
+# shellcheck disable=SC2046
+disk_calls() {
+	IFS=$NL
+	set -f
+	env -i $(e2e_merge GATEWAY_INTERFACE=CGI/1.1 \
+	    SERVER_PROTOCOL=HTTP/1.1 "REMOTE_ADDR=$REMOTE" \
+	    $(cat "$CFG.vars") "$@") \
+	    strace -f -qq -o "$T/strace.out" \
+	    -e trace=%file,fsync,fdatasync,syncfs,sync_file_range \
+	    "$BIN" <"${REQ_IN:-/dev/null}" >"$T/resp" 2>>"$LOG"
+	IFS=' 	
+'
+	set +f
+	parse_response "$T/resp"
+	DISK=$(grep -E '^[0-9]+ +(mkdir|mkdirat|rename|renameat|renameat2|link|linkat|symlink|symlinkat|unlink|unlinkat|rmdir|creat|fsync|fdatasync|syncfs|sync_file_range)\(|O_CREAT|O_WRONLY|O_RDWR|"(tmp|new|seen)"' \
+	    "$T/strace.out")
+}
+
+# A request refused before authentication (401, 405, 413, 415) makes,
+# writes and syncs nothing: the spool is named for the sandbox by an
+# O_PATH handle, and its directories are opened (made when missing)
+# only to store an authenticated event.
+if command -v strace >/dev/null 2>&1; then
+	use_config nodisk "ESIGNHOOK_SPOOL=$T/spool-nodisk"
+	chk_reset
+	REQ_IN=$(mkbody nodisk.json "$(os_json PACKAGE_CREATE nodisk-cgi)")
+	disk_calls REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(fsize "$REQ_IN")" \
+	    "HTTP_AUTHORIZATION=Basic $OS_KEY" REQUEST_URI=/esignhook/onespan
+	chk_eq status 200 "$STATUS"
+	[ -n "$DISK" ] || chk_fail "strace saw no disk call: $(head -c 300 "$T/strace.out")"
+	chk_done "cgi: strace sees an authenticated event's disk work (the spool made, the event written, synced, renamed)"
+	big=$T/in/big.json
+	for case in \
+	    "401 wrong key|CONTENT_TYPE=application/json|HTTP_AUTHORIZATION=Basic wrong$OS_KEY|$REQ_IN" \
+	    "401 no credentials|CONTENT_TYPE=application/json|-HTTP_AUTHORIZATION|$REQ_IN" \
+	    "405 PUT|REQUEST_METHOD=PUT|CONTENT_TYPE=application/json|$REQ_IN" \
+	    "413 over ESIGNHOOK_MAX_BODY|CONTENT_TYPE=application/json|HTTP_AUTHORIZATION=Basic $OS_KEY|$big" \
+	    "415 text/plain|CONTENT_TYPE=text/plain|HTTP_AUTHORIZATION=Basic $OS_KEY|$REQ_IN"; do
+		what=${case%%|*}
+		rest=${case#*|}
+		v1=${rest%%|*}
+		rest=${rest#*|}
+		v2=${rest%%|*}
+		in=${rest#*|}
+		chk_reset
+		REQ_IN=$in disk_calls REQUEST_METHOD=POST \
+		    "CONTENT_LENGTH=$(fsize "$in")" \
+		    REQUEST_URI=/esignhook/onespan "$v1" "$v2"
+		chk_eq status "${what%% *}" "$STATUS"
+		[ -z "$DISK" ] || chk_fail "disk calls: $(printf '%s' "$DISK" | cut -c1-120 | tr '\n' ';')"
+		chk_done "cgi: $what, spool in place: no disk call (no mkdir, mkdirat, fsync, O_CREAT, ...)"
+	done
+	# A spool not made yet: the first request makes it, whatever it
+	# is (Landlock must name it); the next refused one makes nothing.
+	use_config nodisk-new "ESIGNHOOK_SPOOL=$T/spool-nodisk-new"
+	chk_reset
+	disk_calls REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(fsize "$REQ_IN")" REQUEST_URI=/esignhook/onespan \
+	    "HTTP_AUTHORIZATION=Basic wrong$OS_KEY"
+	chk_eq status 401 "$STATUS"
+	[ -d "$T/spool-nodisk-new/new" ] || chk_fail "spool not made"
+	disk_calls REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(fsize "$REQ_IN")" REQUEST_URI=/esignhook/onespan \
+	    "HTTP_AUTHORIZATION=Basic wrong$OS_KEY"
+	chk_eq "second status" 401 "$STATUS"
+	[ -z "$DISK" ] || chk_fail "second request's disk calls: $(printf '%s' "$DISK" | cut -c1-120 | tr '\n' ';')"
+	chk_done "cgi: no spool yet: the first request (a 401) makes it once, the next 401 no disk call"
+	# With the sandbox off nothing needs naming: a 401 makes nothing.
+	use_config nodisk-off "ESIGNHOOK_SPOOL=$T/spool-nodisk-off" \
+	    ESIGNHOOK_SANDBOX=off
+	chk_reset
+	disk_calls REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(fsize "$REQ_IN")" REQUEST_URI=/esignhook/onespan \
+	    "HTTP_AUTHORIZATION=Basic wrong$OS_KEY"
+	chk_eq status 401 "$STATUS"
+	[ -z "$DISK" ] || chk_fail "disk calls: $(printf '%s' "$DISK" | cut -c1-120 | tr '\n' ';')"
+	[ -e "$T/spool-nodisk-off" ] && chk_fail "the spool was made"
+	chk_done "cgi: ESIGNHOOK_SANDBOX=off, no spool yet: a 401 makes nothing"
+	REQ_IN=
+	use_config main
+else
+	not_ok "cgi: no disk work before authentication" "strace is not installed (make deps)"
+fi
+
 # ---- the command line ----
 
 # cc NAME [VAR=value ...]: run check-config with exactly those

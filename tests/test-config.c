@@ -45,6 +45,7 @@ defaults(void)
 	T_CHECK(c.spool == NULL);
 	T_EQ_INT(c.onespan.n, 0);
 	T_EQ_INT(c.alphatrust.n, 0);
+	T_EQ_INT(c.read_timeout_ms, 10000);
 	eh_config_free(&c);
 	eh_config_free(&c);
 }
@@ -63,6 +64,7 @@ apply_all(void)
 		{ "ESIGNHOOK_PROVIDER", "alphatrust" },
 		{ "ESIGNHOOK_LOG", "syslog" },
 		{ "ESIGNHOOK_THREADS", "3" },
+		{ "ESIGNHOOK_READ_TIMEOUT", "1500ms" },
 		{ NULL, NULL }
 	};
 	struct eh_config c, d;
@@ -85,9 +87,11 @@ apply_all(void)
 	T_EQ_INT(c.provider, EH_PROVIDER_ALPHATRUST);
 	T_EQ_INT(c.log, EH_LOG_SYSLOG);
 	T_EQ_INT(c.threads, 3);
+	T_EQ_INT(c.read_timeout_ms, 1500);
 	T_EQ_INT(eh_config_copy(&d, &c), EH_OK);
 	eh_config_free(&c);
 	T_EQ_STR(d.spool, "/var/spool/x");
+	T_EQ_INT(d.read_timeout_ms, 1500);
 	T_CHECK(has_secret(&d.onespan, "secureKey#1"));
 	eh_config_free(&d);
 }
@@ -115,6 +119,15 @@ static const struct {
 	{ "ESIGNHOOK_ONESPAN_KEYS", "ctl\x01key" },
 	{ "ESIGNHOOK_RESPONSE_TEXT", "two\nlines" },
 	{ "ESIGNHOOK_ALLOW_ROOT", "maybe" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "0" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "0ms" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "-1" },
+	{ "ESIGNHOOK_READ_TIMEOUT", " 5" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "10 s" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "1.5s" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "61m" },
+	{ "ESIGNHOOK_READ_TIMEOUT", "99999999999999999999" },
 };
 
 static void
@@ -222,6 +235,46 @@ file_errors(void)
 	}
 }
 
+/* ESIGNHOOK_READ_TIMEOUT: a duration as the operator tool spells them. */
+static const struct {
+	const char *value;
+	long long ms;
+} read_timeouts[] = {
+	{ "10", 10000 },
+	{ "250ms", 250 },
+	{ "1ms", 1 },
+	{ "2s", 2000 },
+	{ "5m", 300000 },
+	{ "1h", 3600000 },
+	{ "3600000ms", 3600000 },
+};
+
+static void
+read_timeout(void)
+{
+	struct kv kv[2] = { { "ESIGNHOOK_READ_TIMEOUT", NULL }, { NULL, NULL } };
+	const char *text = "ESIGNHOOK_READ_TIMEOUT=3s\n";
+	struct eh_conffile cf;
+	struct eh_config c;
+	size_t i, line;
+
+	for (i = 0; i < sizeof(read_timeouts) / sizeof(read_timeouts[0]);
+	    i++) {
+		eh_config_init(&c);
+		kv[0].v = read_timeouts[i].value;
+		T_EQ_INT(eh_config_apply(&c, kv_lookup, kv, NULL), EH_OK);
+		T_EQ_INT(c.read_timeout_ms, read_timeouts[i].ms);
+		eh_config_free(&c);
+	}
+	/* A receiver key: the configuration file knows it. */
+	T_EQ_INT(eh_conffile_parse(&cf, text, strlen(text), &line), EH_OK);
+	eh_config_init(&c);
+	T_EQ_INT(eh_config_apply(&c, eh_conffile_lookup, &cf, NULL), EH_OK);
+	T_EQ_INT(c.read_timeout_ms, 3000);
+	eh_config_free(&c);
+	eh_conffile_free(&cf);
+}
+
 const struct t_case t_config[] = {
 	{ "defaults", defaults },
 	{ "every key applied, secrets hashed", apply_all },
@@ -229,5 +282,6 @@ const struct t_case t_config[] = {
 	{ "file, then environment, then request", layering },
 	{ "configuration file format", file_format },
 	{ "configuration file errors give the line", file_errors },
+	{ "ESIGNHOOK_READ_TIMEOUT durations", read_timeout },
 	{ NULL, NULL }
 };
