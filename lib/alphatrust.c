@@ -93,27 +93,49 @@ add_derived(json_t *obj, const char *name, const char *value)
 	return json_object_set_new(obj, name, json_string(value));
 }
 
+/*
+ * Every field is kept; what does not fit the documents is a problem: a
+ * missing or empty EventType or a missing TransID, an EventType over its
+ * bound, an ID or status that is not digits (the event or transaction id
+ * is then null in the record).
+ */
 enum eh_err
-eh_alphatrust_parse(struct eh_event *ev, const struct eh_form *form,
+eh_alphatrust_read(struct eh_event *ev, const struct eh_form *form,
     const char *skip)
 {
+	struct eh_problems *pr = &ev->problems;
 	const char *type, *trans, *v;
 	json_t *data = NULL;
 	enum eh_err err;
 	size_t i;
+	int type_ok = 1, trans_ok = 1;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->provider = EH_PROVIDER_ALPHATRUST;
 	type = eh_form_get(form, "EventType");
 	trans = eh_form_get(form, "TransID");
-	if (type == NULL || *type == '\0' || trans == NULL)
-		return EH_ERR_FIELD_MISSING;
-	if (strlen(type) > EVENTTYPE_MAX)
-		return EH_ERR_FIELD_SIZE;
+	if (type == NULL || *type == '\0') {
+		eh_problem_add(pr, EH_ERR_FIELD_MISSING, "EventType is %s",
+		    type == NULL ? "missing" : "empty");
+		type_ok = 0;
+	}
+	if (trans == NULL) {
+		eh_problem_add(pr, EH_ERR_FIELD_MISSING, "TransID is missing");
+		trans_ok = 0;
+	}
+	if (type_ok && strlen(type) > EVENTTYPE_MAX) {
+		eh_problem_add(pr, EH_ERR_FIELD_SIZE, "EventType is over %d "
+		    "bytes", EVENTTYPE_MAX);
+		type_ok = 0;
+	}
 	for (i = 0; digit_fields[i] != NULL; i++) {
 		v = eh_form_get(form, digit_fields[i]);
-		if (v != NULL && !all_digits(v))
-			return EH_ERR_FIELD_DIGITS;
+		if (v == NULL || all_digits(v))
+			continue;
+		eh_problem_add(pr, EH_ERR_FIELD_DIGITS, "%s is not 1 to %d "
+		    "digits", digit_fields[i], DIGITS_MAX);
+		if (strcmp(digit_fields[i], "TransID") == 0)
+			trans_ok = 0;
 	}
 
 	err = EH_ERR_NOMEM;
@@ -137,13 +159,16 @@ eh_alphatrust_parse(struct eh_event *ev, const struct eh_form *form,
 	    eh_alphatrust_part_status(v)) != 0)
 		goto out;
 
-	ev->name = eh__strndup(type, strlen(type));
-	ev->transaction_id = eh__strndup(trans, strlen(trans));
+	if (type_ok)
+		ev->name = eh__strndup(type, strlen(type));
+	if (trans_ok)
+		ev->transaction_id = eh__strndup(trans, strlen(trans));
 	ev->data = json_dumps(data, JSON_COMPACT);
-	if (ev->name == NULL || ev->transaction_id == NULL || ev->data == NULL)
+	if ((type_ok && ev->name == NULL) ||
+	    (trans_ok && ev->transaction_id == NULL) || ev->data == NULL)
 		goto out;
 	ev->data_len = strlen(ev->data);
-	ev->known = eh_alphatrust_known(type);
+	ev->known = pr->n == 0 && eh_alphatrust_known(type);
 	if (eh__dedupe_key(ev->dedupe_key, "alphatrust", data) != 0)
 		goto out;
 	err = EH_OK;
@@ -151,5 +176,19 @@ out:
 	json_decref(data);
 	if (err != EH_OK)
 		eh_event_free(ev);
+	return err;
+}
+
+enum eh_err
+eh_alphatrust_parse(struct eh_event *ev, const struct eh_form *form,
+    const char *skip)
+{
+	enum eh_err err;
+
+	err = eh_alphatrust_read(ev, form, skip);
+	if (err == EH_OK && (ev->problems.n > 0 || ev->problems.dropped > 0)) {
+		err = ev->problems.first;
+		eh_event_free(ev);
+	}
 	return err;
 }

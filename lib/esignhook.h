@@ -10,6 +10,8 @@
 #ifndef ESIGNHOOK_H
 #define ESIGNHOOK_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -26,7 +28,7 @@ enum eh_err {
 	EH_ERR_CLEN,            /* CONTENT_LENGTH not plain decimal (400) */
 	EH_ERR_TOO_LARGE,       /* body over the configured limit (413) */
 	EH_ERR_SHORT_BODY,      /* fewer bytes than CONTENT_LENGTH (400) */
-	EH_ERR_READ,            /* reading the body failed (400) */
+	EH_ERR_READ,            /* reading the body failed (503) */
 	EH_ERR_MEDIA_TYPE,      /* unsupported content type (415) */
 	EH_ERR_AUTH_NONE,       /* no secret configured for provider (401) */
 	EH_ERR_AUTH_MISSING,    /* request carries no credential (401) */
@@ -94,12 +96,15 @@ struct eh_config {
 	unsigned threads;                 /* ESIGNHOOK_THREADS (FastCGI) */
 	int allow_root;                   /* ESIGNHOOK_ALLOW_ROOT */
 	int sandbox;                      /* ESIGNHOOK_SANDBOX */
+	int64_t read_timeout_ms;          /* ESIGNHOOK_READ_TIMEOUT (FastCGI) */
 };
 
 #define EH_DEFAULT_MAX_BODY 65536
 #define EH_DEFAULT_MAX_EVENTS 100000UL
 #define EH_DEFAULT_MIN_FREE (64ULL * 1024 * 1024)
 #define EH_DEFAULT_THREADS 8
+/* AlphaTrust's own timeout: a sender slower than that has given up. */
+#define EH_DEFAULT_READ_TIMEOUT_MS 10000
 
 /*
  * A lookup returns the value of a key (e.g. getenv, FCGX_GetParam, or
@@ -157,10 +162,38 @@ struct eh_form {
 };
 
 /*
- * Decode buf[0..len) into form.  Rejects bad %-escapes, a decoded NUL,
- * invalid UTF-8, a name given twice, an empty name, and more than
- * EH_FORM_MAX_FIELDS fields.  On error the form is left empty.
+ * What an authenticated delivery got wrong: one line each (no input but
+ * a bounded field name, never a value), kept in the event's record as
+ * "problems".  Past EH_PROBLEMS_MAX lines, the rest are only counted.
  */
+#define EH_PROBLEMS_MAX 8
+#define EH_PROBLEM_MAX 128
+struct eh_problems {
+	size_t n;                       /* lines in line[] */
+	size_t dropped;                 /* further problems, not listed */
+	enum eh_err first;              /* the cause of line[0] */
+	char line[EH_PROBLEMS_MAX][EH_PROBLEM_MAX];
+};
+/* Add a line (printf format, cut to EH_PROBLEM_MAX, kept valid UTF-8). */
+void eh_problem_add(struct eh_problems *pr, enum eh_err err,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* buf is a query string: a second '?' separates fields as '&' does. */
+#define EH_FORM_QUERY 0x1
+
+/*
+ * Decode buf[0..len) into form (WHATWG urlencoded parsing: empty pairs,
+ * as in "a=1&&b=2" or a trailing '&', are skipped).  A body (flags 0)
+ * may start with a UTF-8 byte order mark and end in CR/LF bytes: neither
+ * is part of a field.  Bad %-escapes, a decoded NUL, invalid UTF-8 and
+ * more than EH_FORM_MAX_FIELDS fields are errors (with pr, also a line
+ * in pr saying which field).  A name given twice or an empty name is an
+ * error without pr; with pr, a line in pr, the first value kept and an
+ * unnamed field skipped.  On error the form is left empty.
+ */
+enum eh_err eh_form_read(struct eh_form *form, const char *buf, size_t len,
+    unsigned flags, struct eh_problems *pr);
+/* eh_form_read(form, buf, len, 0, NULL): a body, strictly. */
 enum eh_err eh_form_parse(struct eh_form *form, const char *buf, size_t len);
 /* The value of name, or NULL. */
 const char *eh_form_get(const struct eh_form *form, const char *name);
@@ -173,20 +206,43 @@ int eh_utf8_valid(const char *buf, size_t len);
 
 struct eh_event {
 	enum eh_provider provider;
-	char *name;            /* OneSpan name or AlphaTrust EventType, owned */
-	int known;             /* named in the provider's documents */
-	char *transaction_id;  /* packageId or TransID, owned */
-	char *data;            /* the "data" JSON object, serialised, owned */
+	char *name;            /* OneSpan name or AlphaTrust EventType,
+	                        * owned; NULL: it could not be read */
+	int known;             /* named in the provider's documents (and
+	                        * no problems) */
+	char *transaction_id;  /* packageId or TransID, owned, or NULL */
+	char *data;            /* the "data" JSON object, serialised, owned;
+	                        * NULL: the body is kept as raw instead */
 	size_t data_len;
-	char dedupe_key[65];   /* hex SHA-256 over provider and data */
+	char *raw;             /* with data NULL: the bytes received, owned */
+	size_t raw_len;
+	char dedupe_key[65];   /* hex SHA-256 over provider and data (raw) */
+	struct eh_problems problems; /* none for a valid event */
 };
 void eh_event_free(struct eh_event *ev);
 
 /*
- * OneSpan Sign: body is the JSON object OneSpan POSTs.  On success ev
- * owns copies; data is the received bytes unchanged.
+ * An event whose bytes cannot become data at all: data NULL, raw a copy
+ * of buf[0..len), no name, no transaction id, the dedupe key over
+ * "<provider>\nraw\n" and the bytes; pr (or NULL) its problems.
+ */
+enum eh_err eh_event_raw(struct eh_event *ev, enum eh_provider provider,
+    const char *buf, size_t len, const struct eh_problems *pr);
+
+/*
+ * OneSpan Sign: body is the JSON object OneSpan POSTs (a leading UTF-8
+ * byte order mark is not part of it).  On success ev owns copies; data
+ * is the received bytes unchanged, less the mark and outer blanks.
+ * Anything eh_onespan_read calls a problem is an error here, its cause.
  */
 enum eh_err eh_onespan_parse(struct eh_event *ev, const char *body,
+    size_t len);
+/*
+ * The same for an authenticated delivery, which is stored whatever it
+ * holds: EH_OK (EH_ERR_NOMEM only) with ev->problems saying what did not
+ * fit the documents; a body that is no JSON object becomes a raw event.
+ */
+enum eh_err eh_onespan_read(struct eh_event *ev, const char *body,
     size_t len);
 /* Whether name is a OneSpan event named in its documents. */
 int eh_onespan_known(const char *name);
@@ -196,6 +252,9 @@ int eh_onespan_known(const char *name);
  * (our URL token parameter, or NULL) is left out of data.
  */
 enum eh_err eh_alphatrust_parse(struct eh_event *ev,
+    const struct eh_form *form, const char *skip);
+/* As eh_onespan_read: EH_OK or EH_ERR_NOMEM, problems in ev->problems. */
+enum eh_err eh_alphatrust_read(struct eh_event *ev,
     const struct eh_form *form, const char *skip);
 int eh_alphatrust_known(const char *event_type);
 /* "Complete" for TXStatus 4 etc.; NULL for codes the documents do not name. */
@@ -228,12 +287,15 @@ struct eh_record {
 	const char *id;
 	const char *received_at;
 	const char *provider;
-	const char *event;
+	const char *event;     /* NULL: null, the event could not be read */
 	int known_event;
-	const char *transaction_id;
+	const char *transaction_id; /* NULL: null */
 	const char *dedupe_key;
 	const char *remote_addr; /* NULL if not recorded */
-	void *data;            /* json_t *, borrowed from json */
+	void *data;            /* json_t * object, borrowed from json; NULL:
+	                        * null, the body is in raw */
+	void *problems;        /* json_t * array of strings, or NULL: none */
+	const char *raw;       /* base64 of the body when data is null */
 };
 enum eh_err eh_record_parse(struct eh_record *rec, const char *buf,
     size_t len);
@@ -244,31 +306,47 @@ void eh_record_free(struct eh_record *rec);
 
 struct eh_spool {
 	char *path;
+	char *newpath;               /* path + "/new", for eh_spool_alive */
 	int dirfd, tmpfd, newfd, seenfd;
+	uint64_t new_dev, new_ino;   /* the new/ that newfd holds */
 	struct timespec last;        /* last id time, keeps ids increasing */
 	unsigned long count;         /* events in new/ at count_at */
 	struct timespec count_at;
-	int counted;
+	int counted;                 /* count is set: new/ was read */
 	unsigned count_sample;       /* count on 1 in N admits (0: always);
 	                              * for CGI, where nothing is cached */
-	char host[33];               /* this host, for tmp/ names */
-	long pid;                    /* this process, for tmp/ names */
+	char host[33];               /* this host, in tmp/ names (for people) */
+	long pid;                    /* this process, in tmp/ names */
 	int sys_errno;               /* errno of the last failure, for logs */
 	const char *sys_op;          /* which operation failed (static) */
 };
 
 #define EH_SPOOL_STALE_SECONDS (36 * 3600)
 
-/* Make sp a closed handle: nothing owned, every descriptor -1. */
+/* Make sp a closed handle: nothing owned, every descriptor -1, no
+ * setting (count_sample 0). */
 void eh_spool_init(struct eh_spool *sp);
 /*
- * Open (creating 0700 directories as needed) the spool at path.  The
- * handle owns its descriptors; eh_spool_close releases them and is safe
- * to call twice.
+ * Open (creating 0700 directories as needed) the spool at path into sp,
+ * which need not be initialised: everything in it is reset, settings
+ * included.  The handle owns its descriptors; eh_spool_close releases
+ * them and is safe to call twice.
  */
 enum eh_err eh_spool_open(struct eh_spool *sp, const char *path);
+/*
+ * Close sp (an initialised or open handle) and open it on path again,
+ * keeping what is not a resource: count_sample and the id clock (ids
+ * keep increasing).  The receiver's way to open, lazily or after the
+ * spool was removed or moved.
+ */
+enum eh_err eh_spool_reopen(struct eh_spool *sp, const char *path);
+/* Release what sp owns; count_sample and the id clock stay. */
 void eh_spool_close(struct eh_spool *sp);
-/* Whether sp is open and none of its directories has been removed. */
+/*
+ * Whether sp is open and its path still leads to the new/ it holds (one
+ * stat): false once the spool or its new/ was removed, or moved and
+ * replaced by another directory.
+ */
 int eh_spool_alive(const struct eh_spool *sp);
 
 /*
@@ -280,16 +358,19 @@ enum eh_err eh_spool_admit(struct eh_spool *sp, const struct eh_config *cfg);
 /*
  * Store ev durably: on EH_OK the record is in new/<id>.json and new/
  * has been fsynced.  On error nothing is left in new/ and tmp/.
- * For OneSpan, a dedupe_key already seen sets *dup and stores nothing.
+ * For OneSpan, a dedupe_key already seen (seen/<ab>/<key>, or seen/<key>
+ * from before the shards) sets *dup and stores nothing; deliveries of
+ * one key are serialised by a lock in seen/.lock, between threads and
+ * processes, so two at once store it once.
  * id receives the event's identifier (or the first one's, for a dup).
  */
 enum eh_err eh_spool_put(struct eh_spool *sp, const struct eh_event *ev,
     const char *remote_addr, char id[EH_ID_LEN + 1], int *dup);
 
 /*
- * Remove tmp/ files older than max_age seconds, and those whose writer
- * (".<host>.<pid>" at the end of the name) was on this host and no
- * longer runs; returns how many.
+ * Remove the tmp/ files no writer holds (each writer keeps a lock on
+ * its file until it is in new/; names decide nothing) and those older
+ * than max_age seconds; returns how many.
  */
 unsigned long eh_spool_clean_tmp(struct eh_spool *sp, time_t max_age);
 
@@ -306,7 +387,8 @@ enum eh_err eh_spool_count(struct eh_spool *sp, unsigned long *n);
 
 enum eh_body_state {
 	EH_BODY_OK = 0,   /* body/body_len hold the whole body */
-	EH_BODY_UNREAD,   /* not read: CONTENT_LENGTH bad or over the limit */
+	EH_BODY_UNREAD,   /* not read: refused before authentication, or
+	                   * CONTENT_LENGTH bad or over the limit */
 	EH_BODY_OVER,     /* more than max_body bytes arrived */
 	EH_BODY_SHORT,    /* fewer bytes than CONTENT_LENGTH */
 	EH_BODY_IOERR     /* the read failed */
@@ -331,7 +413,8 @@ struct eh_request {
 enum eh_action {
 	EH_ACT_REPLY = 0,  /* send the response as it is */
 	EH_ACT_STORE,      /* spool the event, then send the response */
-	EH_ACT_HEALTH      /* check the spool, then answer 200 or 503 */
+	EH_ACT_HEALTH,     /* check the spool, then answer 200 or 503 */
+	EH_ACT_READ        /* authenticated: read the body, eh_handle_body */
 };
 
 #define EH_RESPONSE_BODY_MAX 288
@@ -352,15 +435,29 @@ struct eh_decision {
 	enum eh_provider provider;  /* AUTO until the request says which */
 	struct eh_response resp;    /* the reply (after a successful store) */
 	struct eh_event event;      /* valid when action == EH_ACT_STORE */
+	char *body;                 /* the body eh_serve read (owned), or NULL */
 };
 
 /*
  * Decide what to do with req under cfg.  Never touches the spool, the
  * network or the clock.  d owns everything it holds; eh_decision_free
- * releases it and is safe to call twice.
+ * releases it and is safe to call twice.  eh_handle is eh_handle_head
+ * and, when that says EH_ACT_READ, eh_handle_body on req's body.
  */
 enum eh_err eh_handle(struct eh_decision *d, const struct eh_request *req,
     const struct eh_config *cfg);
+/*
+ * The decision from the method, the URL and the headers alone (method,
+ * health check, CONTENT_LENGTH, content type, credentials): a reply, a
+ * health check, an AlphaTrust GET to store, or, for an authenticated
+ * POST, EH_ACT_READ: read the body (only then), then eh_handle_body.
+ * req's body is not looked at.
+ */
+enum eh_err eh_handle_head(struct eh_decision *d,
+    const struct eh_request *req, const struct eh_config *cfg);
+/* After EH_ACT_READ: req's body (body, body_len, body_state) decides. */
+enum eh_err eh_handle_body(struct eh_decision *d,
+    const struct eh_request *req, const struct eh_config *cfg);
 void eh_decision_free(struct eh_decision *d);
 
 /* Replace d's response with the error response for err. */
@@ -386,9 +483,13 @@ enum eh_err eh_read_body(struct eh_request *req, char **buf,
 /* ------------------------------------------------------------------ */
 /* The whole request, with the spool: what cgi/ calls.                 */
 
+#define EH_OUTCOME_PROBLEMS_MAX 384
+
 struct eh_outcome {
 	const char *provider;       /* "onespan", "alphatrust" or "-" */
 	char event[256];            /* the event's name, "" if none */
+	char problems[EH_OUTCOME_PROBLEMS_MAX]; /* the event's problems,
+	                             * "; " between them, cut; "" if none */
 	char id[EH_ID_LEN + 1];     /* empty if nothing was stored */
 	int duplicate;
 	enum eh_err err;
@@ -397,13 +498,15 @@ struct eh_outcome {
 };
 
 /*
- * Handle req fully: decide, then store or check health through *sp
- * (opened lazily on cfg->spool, reopened after a failure).  d holds
- * the response to send; out says what happened, for the log line.
+ * Handle req fully: decide from its head; only for an authenticated
+ * POST read the body with rd (into d->body, filling req's body fields;
+ * rd NULL: req's body is already there); then store or check health
+ * through *sp (opened lazily on cfg->spool, reopened after a failure).
+ * d holds the response to send; out says what happened, for the log.
  */
 void eh_serve(struct eh_decision *d, struct eh_outcome *out,
-    const struct eh_request *req, const struct eh_config *cfg,
-    struct eh_spool *sp);
+    struct eh_request *req, const struct eh_config *cfg,
+    struct eh_spool *sp, eh_read_fn rd, void *rctx);
 
 /* ------------------------------------------------------------------ */
 /* Logging: one logfmt line per request.                               */
@@ -442,6 +545,38 @@ const char *eh_log_level(int prio);
 int eh_write_all(int fd, const char *buf, size_t len);
 /* A thread-safe, constant description of errno value e. */
 const char *eh_errno_str(int e);
+/*
+ * Read fd to its end, at most max bytes, into *buf (malloc'd, with a NUL
+ * after the *len bytes).  0, or -1 with errno (EFBIG: more than max),
+ * *buf NULL and whatever was read wiped: it may be a secret.
+ */
+int eh_read_fd(int fd, size_t max, char **buf, size_t *len);
+
+/* Where eh_write_atomic failed, for the caller's message. */
+enum eh_wstep {
+	EH_WSTEP_CREATE, EH_WSTEP_CHMOD, EH_WSTEP_WRITE, EH_WSTEP_FSYNC,
+	EH_WSTEP_CLOSE, EH_WSTEP_RENAME, EH_WSTEP__MAX
+};
+/*
+ * Replace dirfd's name with buf[0..len) whole, mode exactly (whatever
+ * the umask): a temporary ".<name>.<pid>" beside it, written, fsynced,
+ * renamed over name.  The directory's fsync is the caller's.  0, or -1
+ * with errno and *step (step may be NULL); no temporary is left.
+ */
+int eh_write_atomic(int dirfd, const char *name, const char *buf,
+    size_t len, mode_t mode, enum eh_wstep *step);
+
+/* Milliseconds: since the epoch (eh_now_ms), of a monotonic clock. */
+int64_t eh_now_ms(void);
+int64_t eh_mono_ms(void);
+
+/*
+ * The next item of the comma-separated list at *cursor (which starts at
+ * the list and is moved on): 1 with the item in *item and *len, blanks
+ * around it trimmed (an empty item is returned, empty), or 0 after the
+ * last.  "" is one empty item, "a," two.
+ */
+int eh_list_next(const char **cursor, const char **item, size_t *len);
 
 /* ================================================================== */
 /* The operator tool (esignhookctl): configuration, queue, actions.   */
@@ -594,7 +729,7 @@ enum eh_err eh_queue_record(struct eh_queue *q, enum eh_folder f,
 /*
  * A claimed event: its record file open and flock(2)ed, in cur/.  The
  * lock is the claim: a drainer that can lock a file in cur/ knows its
- * owner died.  eh_queue_finish (or eh_claim_release) ends it.
+ * owner died.  eh_queue_finish ends it.
  */
 struct eh_claim {
 	int fd;                         /* the record, LOCK_EX held */
@@ -624,7 +759,6 @@ int eh_queue_save(struct eh_queue *q, struct eh_claim *c);
  */
 int eh_queue_finish(struct eh_queue *q, struct eh_claim *c,
     enum eh_folder to, int keep);
-void eh_claim_release(struct eh_claim *c);
 /*
  * For the operator (retry, purge): move id from one folder to another,
  * dropping its state (to new/) or keeping it; refused (0) while a
@@ -803,7 +937,9 @@ struct eh_http_req {
 	size_t body_len;
 	int64_t timeout_ms;             /* the whole transfer */
 	int out_fd;                     /* >= 0: write the body here */
-	size_t max_body;                /* else: capture at most this; 0: drop */
+	size_t max_body;                /* with out_fd: write at most this
+	                                 * (0: no bound); else capture at
+	                                 * most this (0: drop the body) */
 };
 struct eh_http_resp {
 	long status;                    /* 0: no response */
@@ -813,6 +949,7 @@ struct eh_http_resp {
 	char *body;                     /* captured body (owned) or NULL */
 	size_t body_len;
 	size_t written;                 /* bytes written to out_fd */
+	int too_large;                  /* -1: the body passed max_body */
 };
 /* 0 when a response arrived (any status); -1 otherwise (resp->error). */
 int eh_http_do(struct eh_http *h, const struct eh_http_req *req,

@@ -2,8 +2,11 @@
  * A strict application/x-www-form-urlencoded decoder (WHATWG URL,
  * "application/x-www-form-urlencoded parsing"), stricter where being
  * lenient would let two programs read one body two ways: a bad or
- * truncated %-escape, a decoded NUL, invalid UTF-8, an empty or repeated
- * name are errors, not guesses.
+ * truncated %-escape, a decoded NUL, invalid UTF-8 are errors, not
+ * guesses; an empty or repeated name is an error too, or, for an
+ * authenticated delivery, a problem (the first value is kept).  Empty
+ * pairs are skipped as WHATWG does, and what real senders add around a
+ * body (a byte order mark, a final line end) is not taken for a field.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,67 +79,134 @@ decode(char **out, const char *s, size_t n)
 	return EH_OK;
 }
 
+/* The end of the pair starting at p: '&', with EH_FORM_QUERY also '?'. */
+static const char *
+pair_end(const char *p, const char *end, unsigned flags)
+{
+	for (; p < end; p++)
+		if (*p == '&' || (*p == '?' && (flags & EH_FORM_QUERY)))
+			break;
+	return p;
+}
+
+/* "form" or "query": what a problem line calls a field's source. */
+static const char *
+source(unsigned flags)
+{
+	return (flags & EH_FORM_QUERY) ? "query" : "form";
+}
+
+/* The problem line for a decoding error in the k-th field (1-based). */
+static void
+decode_problem(struct eh_problems *pr, enum eh_err err, unsigned flags,
+    size_t k)
+{
+	if (pr == NULL || err == EH_ERR_NOMEM)
+		return;
+	if (err == EH_ERR_FORM_LIMIT)
+		eh_problem_add(pr, err, "%s field %zu is over %d bytes",
+		    source(flags), k, EH_FORM_VALUE_MAX);
+	else
+		eh_problem_add(pr, err, "%s field %zu: %s", source(flags), k,
+		    err == EH_ERR_FORM_NUL ? "a NUL byte" :
+		    err == EH_ERR_UTF8 ? "invalid UTF-8" : "bad %-escape");
+}
+
 enum eh_err
-eh_form_parse(struct eh_form *form, const char *buf, size_t len)
+eh_form_read(struct eh_form *form, const char *buf, size_t len,
+    unsigned flags, struct eh_problems *pr)
 {
 	const char *seg, *end, *amp, *eq;
-	char *name, *value;
+	char *name, *value, shown[64];
 	enum eh_err err;
-	size_t i;
+	size_t i, k = 0;
 
 	memset(form, 0, sizeof(*form));
 	if (len == 0)
 		return EH_OK;
-	end = buf + len;
-	for (seg = buf; seg <= end; seg = amp + 1) {
-		amp = memchr(seg, '&', (size_t)(end - seg));
-		if (amp == NULL)
-			amp = end;
-		/* "a=1&&b=2", a leading or a trailing '&': not what a form sends. */
-		if (amp == seg) {
-			err = EH_ERR_FORM_ESCAPE;
-			goto fail;
+	if (!(flags & EH_FORM_QUERY)) {
+		/* .NET's StreamWriter with Encoding.UTF8 writes EF BB BF first. */
+		if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+			buf += 3;
+			len -= 3;
 		}
+		/* A body sent from a file or with WriteLine ends in a line end:
+		 * it is not part of the last value (an encoded %0D%0A is). */
+		while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+			len--;
+	}
+	end = buf + len;
+	for (seg = buf; seg < end; seg = amp < end ? amp + 1 : end) {
+		amp = pair_end(seg, end, flags);
+		/* "a=1&&b=2", a leading or a trailing '&': WHATWG skips them. */
+		if (amp == seg)
+			continue;
+		k++;
 		eq = memchr(seg, '=', (size_t)(amp - seg));
 		if (eq == NULL)
 			eq = amp;
 		if (eq == seg) {
-			err = EH_ERR_FORM_ESCAPE;
-			goto fail;
+			if (pr == NULL) {
+				err = EH_ERR_FORM_ESCAPE;
+				goto fail;
+			}
+			eh_problem_add(pr, EH_ERR_FORM_ESCAPE,
+			    "%s field %zu has no name: skipped", source(flags),
+			    k);
+			continue;
 		}
 		if (form->n == EH_FORM_MAX_FIELDS) {
 			err = EH_ERR_FORM_LIMIT;
+			if (pr != NULL)
+				eh_problem_add(pr, err, "more than %d %s "
+				    "fields", EH_FORM_MAX_FIELDS, source(flags));
 			goto fail;
 		}
 		err = decode(&name, seg, (size_t)(eq - seg));
-		if (err != EH_OK)
+		if (err != EH_OK) {
+			decode_problem(pr, err, flags, k);
 			goto fail;
+		}
 		value = NULL;
 		err = decode(&value, eq == amp ? eq : eq + 1,
 		    eq == amp ? 0 : (size_t)(amp - eq - 1));
 		if (err != EH_OK) {
 			free(name);
+			decode_problem(pr, err, flags, k);
 			goto fail;
 		}
 		for (i = 0; i < form->n; i++)
 			if (strcmp(form->name[i], name) == 0)
 				break;
 		if (i < form->n) {
+			if (pr != NULL)
+				eh_problem_add(pr, EH_ERR_FIELD_DUP,
+				    "%s field %s given twice: the first value "
+				    "kept", source(flags), eh__problem_name(shown,
+				    sizeof(shown), name));
+			sodium_memzero(value, strlen(value));
 			free(name);
 			free(value);
-			err = EH_ERR_FIELD_DUP;
-			goto fail;
+			if (pr == NULL) {
+				err = EH_ERR_FIELD_DUP;
+				goto fail;
+			}
+			continue;
 		}
 		form->name[form->n] = name;
 		form->value[form->n] = value;
 		form->n++;
-		if (amp == end)
-			break;
 	}
 	return EH_OK;
 fail:
 	eh_form_free(form);
 	return err;
+}
+
+enum eh_err
+eh_form_parse(struct eh_form *form, const char *buf, size_t len)
+{
+	return eh_form_read(form, buf, len, 0, NULL);
 }
 
 const char *

@@ -2,9 +2,14 @@
  * The request handler: a pure function from a request description and
  * a configuration to a decision (reply now, store an event then reply,
  * or check health then reply).  Every rule of the README's request
- * table is here, so every rule is a unit test.
+ * table is here, so every rule is a unit test.  It decides in two
+ * steps: the head (method, URL, headers) authenticates, and only an
+ * authenticated POST's body is then read and looked at; once
+ * authenticated, what does not fit the documents is stored with its
+ * problems rather than refused (a refused callback is a lost one).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -50,6 +55,8 @@ void
 eh_decision_free(struct eh_decision *d)
 {
 	eh_event_free(&d->event);
+	free(d->body);
+	d->body = NULL;
 }
 
 /*
@@ -154,20 +161,22 @@ path_token(const char *uri, size_t *n)
  * The raw value of the first "token=" field of a query string, or NULL:
  * found without decoding, so that nothing parses a query before its
  * sender is authenticated (URL tokens are unreserved characters only).
+ * A second '?' separates as '&' does: a sender appending "?Fields..."
+ * to a URL that already holds "?token=" must not bury the token.
  */
 static const char *
 query_token(const char *qs, size_t *n)
 {
-	const char *p = qs, *amp;
+	const char *p = qs, *sep;
 
 	while (p != NULL && *p != '\0') {
-		amp = strchr(p, '&');
-		if (strncmp(p, "token=", 6) == 0) {
+		sep = p + strcspn(p, "&?");
+		if ((size_t)(sep - p) >= 6 && strncmp(p, "token=", 6) == 0) {
 			p += 6;
-			*n = amp != NULL ? (size_t)(amp - p) : strlen(p);
+			*n = (size_t)(sep - p);
 			return *n > 0 ? p : NULL;
 		}
-		p = amp != NULL ? amp + 1 : NULL;
+		p = *sep != '\0' ? sep + 1 : NULL;
 	}
 	return NULL;
 }
@@ -257,59 +266,188 @@ accept_event(struct eh_decision *d, const struct eh_config *cfg)
 	return EH_OK;
 }
 
-static enum eh_err
-handle_onespan(struct eh_decision *d, const struct eh_request *req,
-    const struct eh_config *cfg)
+/* Whether Authorization carries a valid OneSpan key (constant time). */
+static int
+onespan_key(const struct eh_config *cfg, const struct eh_request *req)
 {
-	enum eh_err err;
+	const char *c;
+	size_t n;
 
-	err = authenticate(&cfg->onespan, req, 1);
-	if (err != EH_OK)
-		return err;
-	err = eh_onespan_parse(&d->event, req->body, req->body_len);
-	if (err != EH_OK)
-		return err;
-	return accept_event(d, cfg);
+	c = basic_key(req->authorization, &n);
+	return c != NULL && cfg->onespan.n > 0 &&
+	    secret_match(&cfg->onespan, c, n);
 }
 
+/*
+ * A form POST is AlphaTrust's, authenticated by its URL token.  Java's
+ * HttpURLConnection sends a body it was given no type for as
+ * application/x-www-form-urlencoded: a valid OneSpan key in
+ * Authorization makes the request OneSpan's instead.  Each provider's
+ * credential is tested against its own secrets only (the URL token
+ * never against OneSpan keys, the Basic key never against AlphaTrust
+ * tokens), so neither admits the other's event; both are tested every
+ * time, and a valid token wins.
+ */
 static enum eh_err
-handle_alphatrust(struct eh_decision *d, const struct eh_request *req,
-    const struct eh_config *cfg, struct eh_form *query, int get)
+route_form(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
 {
-	struct eh_form body;
+	enum eh_err at = EH_ERR_MEDIA_TYPE;
+	int os = 0;
+
+	if (cfg->provider != EH_PROVIDER_ONESPAN)
+		at = authenticate(&cfg->alphatrust, req, 0);
+	if (cfg->provider != EH_PROVIDER_ALPHATRUST)
+		os = onespan_key(cfg, req);
+	if (at == EH_OK) {
+		d->provider = EH_PROVIDER_ALPHATRUST;
+		return EH_OK;
+	}
+	if (os) {
+		d->provider = EH_PROVIDER_ONESPAN;
+		return EH_OK;
+	}
+	d->provider = cfg->provider == EH_PROVIDER_ONESPAN ?
+	    EH_PROVIDER_ONESPAN : EH_PROVIDER_ALPHATRUST;
+	return at;
+}
+
+/* Whether an event has any problem (then it is no known event). */
+static int
+has_problems(const struct eh_event *ev)
+{
+	return ev->problems.n > 0 || ev->problems.dropped > 0;
+}
+
+/*
+ * The problems of the decoding (first), then ev's own, then extra (the
+ * query of a POST), into ev.
+ */
+static void
+merge_problems(struct eh_event *ev, const struct eh_problems *decoding,
+    const struct eh_problems *extra)
+{
+	struct eh_problems all;
+
+	memset(&all, 0, sizeof(all));
+	if (decoding != NULL)
+		eh__problems_append(&all, decoding, NULL);
+	eh__problems_append(&all, &ev->problems, NULL);
+	if (extra != NULL)
+		eh__problems_append(&all, extra, NULL);
+	ev->problems = all;
+	if (has_problems(ev))
+		ev->known = 0;
+}
+
+/*
+ * qs without its "token=" fields (split as query_token splits it): what
+ * a query that cannot be decoded is kept as, never with our secret.
+ * *out is malloc'd.
+ */
+static enum eh_err
+query_without_token(char **out, size_t *outlen, const char *qs)
+{
+	const char *p = qs, *sep;
+	size_t n = 0, len = strlen(qs);
+	char *q;
+
+	*out = NULL;
+	*outlen = 0;
+	q = malloc(len + 1);
+	if (q == NULL)
+		return EH_ERR_NOMEM;
+	while (*p != '\0') {
+		sep = p + strcspn(p, "&?");
+		if (!((size_t)(sep - p) >= 6 && strncmp(p, "token=", 6) == 0)) {
+			/* The separator before a kept field is kept too. */
+			if (n > 0 && p > qs)
+				q[n++] = p[-1];
+			memcpy(q + n, p, (size_t)(sep - p));
+			n += (size_t)(sep - p);
+		}
+		p = *sep != '\0' ? sep + 1 : sep;
+	}
+	q[n] = '\0';
+	*out = q;
+	*outlen = n;
+	return EH_OK;
+}
+
+/* An AlphaTrust GET: the query is the event (head only, no body). */
+static enum eh_err
+alphatrust_get(struct eh_decision *d, const char *qs)
+{
+	struct eh_form query;
+	struct eh_problems pr;
+	enum eh_err err;
+	char *raw;
+	size_t rawlen;
+
+	memset(&pr, 0, sizeof(pr));
+	err = eh_form_read(&query, qs, strlen(qs), EH_FORM_QUERY, &pr);
+	if (err == EH_OK) {
+		err = eh_alphatrust_read(&d->event, &query, "token");
+		eh_form_free(&query);
+		if (err == EH_OK)
+			merge_problems(&d->event, &pr, NULL);
+		return err;
+	}
+	if (err == EH_ERR_NOMEM)
+		return err;
+	err = query_without_token(&raw, &rawlen, qs);
+	if (err != EH_OK)
+		return err;
+	err = eh_event_raw(&d->event, EH_PROVIDER_ALPHATRUST, raw, rawlen, &pr);
+	free(raw);
+	return err;
+}
+
+/* An AlphaTrust POST: the body is the event; the query, which should
+ * hold nothing but our token, only adds its problems. */
+static enum eh_err
+alphatrust_post(struct eh_decision *d, const struct eh_request *req)
+{
+	struct eh_form form;
+	struct eh_problems qpr, pr;
 	const char *qs = req->query != NULL ? req->query : "";
 	enum eh_err err;
 
-	err = authenticate(&cfg->alphatrust, req, 0);
-	if (err != EH_OK)
+	memset(&qpr, 0, sizeof(qpr));
+	memset(&pr, 0, sizeof(pr));
+	err = eh_form_read(&form, qs, strlen(qs), EH_FORM_QUERY, &qpr);
+	eh_form_free(&form);
+	if (err == EH_ERR_NOMEM)
 		return err;
-	/* Authenticated: now the query may be parsed, strictly (a token
-	 * given twice is an error here, not a second chance). */
-	err = eh_form_parse(query, qs, strlen(qs));
-	if (err != EH_OK)
+	err = eh_form_read(&form, req->body, req->body_len, 0, &pr);
+	if (err == EH_ERR_NOMEM)
 		return err;
-	if (get)
-		err = eh_alphatrust_parse(&d->event, query, "token");
-	else {
-		err = eh_form_parse(&body, req->body, req->body_len);
-		if (err != EH_OK)
-			return err;
-		err = eh_alphatrust_parse(&d->event, &body, NULL);
-		eh_form_free(&body);
+	if (err != EH_OK) {
+		eh__problems_append(&pr, &qpr, NULL);
+		return eh_event_raw(&d->event, EH_PROVIDER_ALPHATRUST,
+		    req->body, req->body_len, &pr);
 	}
-	if (err != EH_OK)
-		return err;
-	return accept_event(d, cfg);
+	err = eh_alphatrust_read(&d->event, &form, NULL);
+	eh_form_free(&form);
+	if (err == EH_OK)
+		merge_problems(&d->event, &pr, &qpr);
+	return err;
 }
 
+/*
+ * The head: everything but the body.  Checks run in the README's
+ * order: method, health check, CONTENT_LENGTH and size, content type,
+ * credentials.
+ */
 static enum eh_err
-decide(struct eh_decision *d, const struct eh_request *req,
-    const struct eh_config *cfg, struct eh_form *query)
+decide_head(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
 {
 	const char *method = req->method != NULL ? req->method : "";
 	const char *qs = req->query != NULL ? req->query : "";
 	enum eh_err err;
-	int get;
+	size_t declared;
+	int get, known;
 
 	if (strcmp(method, "GET") == 0)
 		get = 1;
@@ -325,39 +463,97 @@ decide(struct eh_decision *d, const struct eh_request *req,
 		set_body(&d->resp, "OK", "\n");
 		return EH_OK;
 	}
-	if (!get) {
-		err = body_error(req, cfg);
+	if (get) {
+		d->provider = EH_PROVIDER_ALPHATRUST;
+		if (cfg->provider == EH_PROVIDER_ONESPAN)
+			return EH_ERR_PROVIDER;
+		err = authenticate(&cfg->alphatrust, req, 0);
 		if (err != EH_OK)
 			return err;
+		err = alphatrust_get(d, qs);
+		if (err != EH_OK)
+			return err;
+		return accept_event(d, cfg);
 	}
 
-	if (get || media_type_is(req->content_type,
-	    "application/x-www-form-urlencoded"))
-		d->provider = EH_PROVIDER_ALPHATRUST;
-	else if (media_type_is(req->content_type, "application/json"))
+	/* RFC 3875 4.1.2; a declared length over the limit is refused
+	 * before a byte is read. */
+	err = eh_content_length(req->content_length, cfg->max_body,
+	    &declared, &known);
+	if (err != EH_OK)
+		return err;
+	if (media_type_is(req->content_type,
+	    "application/x-www-form-urlencoded")) {
+		err = route_form(d, req, cfg);
+		if (err != EH_OK)
+			return err;
+	} else if (media_type_is(req->content_type, "application/json")) {
 		d->provider = EH_PROVIDER_ONESPAN;
-	else
+		if (cfg->provider == EH_PROVIDER_ALPHATRUST)
+			return EH_ERR_MEDIA_TYPE;
+		err = authenticate(&cfg->onespan, req, 1);
+		if (err != EH_OK)
+			return err;
+	} else
 		return EH_ERR_MEDIA_TYPE;
-	if (cfg->provider != EH_PROVIDER_AUTO && cfg->provider != d->provider)
-		return get ? EH_ERR_PROVIDER : EH_ERR_MEDIA_TYPE;
+	d->action = EH_ACT_READ;
+	return EH_OK;
+}
 
+/* The body of an authenticated POST: stored, whatever it holds. */
+static enum eh_err
+decide_body(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	enum eh_err err;
+
+	err = body_error(req, cfg);
+	if (err != EH_OK)
+		return err;
 	if (d->provider == EH_PROVIDER_ONESPAN)
-		return handle_onespan(d, req, cfg);
-	return handle_alphatrust(d, req, cfg, query, get);
+		err = eh_onespan_read(&d->event, req->body, req->body_len);
+	else
+		err = alphatrust_post(d, req);
+	if (err != EH_OK)
+		return err;
+	return accept_event(d, cfg);
+}
+
+enum eh_err
+eh_handle_head(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	enum eh_err err;
+
+	memset(d, 0, sizeof(*d));
+	err = decide_head(d, req, cfg);
+	if (err != EH_OK)
+		return eh_decision_fail(d, err);
+	return EH_OK;
+}
+
+enum eh_err
+eh_handle_body(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	enum eh_err err;
+
+	if (d->action != EH_ACT_READ)
+		return d->err;
+	err = decide_body(d, req, cfg);
+	if (err != EH_OK)
+		return eh_decision_fail(d, err);
+	return EH_OK;
 }
 
 enum eh_err
 eh_handle(struct eh_decision *d, const struct eh_request *req,
     const struct eh_config *cfg)
 {
-	struct eh_form query;
 	enum eh_err err;
 
-	memset(d, 0, sizeof(*d));
-	memset(&query, 0, sizeof(query));
-	err = decide(d, req, cfg, &query);
-	eh_form_free(&query);
-	if (err != EH_OK)
-		return eh_decision_fail(d, err);
-	return EH_OK;
+	err = eh_handle_head(d, req, cfg);
+	if (err == EH_OK && d->action == EH_ACT_READ)
+		err = eh_handle_body(d, req, cfg);
+	return err;
 }

@@ -69,64 +69,145 @@ is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-enum eh_err
-eh_onespan_parse(struct eh_event *ev, const char *body, size_t len)
+/* jansson's cause, for a problem line: never its text, which quotes
+ * the input. */
+static const char *
+json_cause(const json_error_t *e)
 {
+	switch (json_error_code(e)) {
+	case json_error_duplicate_key:
+		return "a duplicate object key";
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_null_character:
+		return "a \\u0000 in a string";
+	case json_error_numeric_overflow:
+		return "a number too large";
+	case json_error_stack_overflow:
+		return "nested too deeply";
+	case json_error_premature_end_of_input:
+		return "the body ends inside a value";
+	case json_error_end_of_input_expected:
+		return "bytes after the value";
+	default:
+		return "invalid syntax";
+	}
+}
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+/* The string value of root's field if it passed its checks, or NULL. */
+static enum eh_err
+copy_field(char **out, json_t *root, const char *name, int ok)
+{
+	json_t *v = json_object_get(root, name);
+
+	*out = NULL;
+	if (!ok || !json_is_string(v))
+		return EH_OK;
+	*out = eh__strndup(json_string_value(v), json_string_length(v));
+	return *out == NULL ? EH_ERR_NOMEM : EH_OK;
+}
+
+enum eh_err
+eh_onespan_read(struct eh_event *ev, const char *body, size_t len)
+{
+	struct eh_problems pr;
 	json_t *root, *v;
 	json_error_t jerr;
 	enum eh_err err;
-	size_t i, start, end;
+	const char *b = body;
+	size_t i, n = len, start, end;
+	int bad[sizeof(fields) / sizeof(fields[0])];
 
 	memset(ev, 0, sizeof(*ev));
+	memset(&pr, 0, sizeof(pr));
+	memset(bad, 0, sizeof(bad));
 	ev->provider = EH_PROVIDER_ONESPAN;
+	/* RFC 8259 8.1: a parser may ignore a byte order mark (.NET's
+	 * StreamWriter with Encoding.UTF8 writes one). */
+	if (n >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0) {
+		b += 3;
+		n -= 3;
+	}
 	/* jansson caps nesting depth and rejects \u0000 by default. */
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return EH_ERR_JSON;
+	root = json_loadb(b, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		/* The position in the body as received, mark included. */
+		eh_problem_add(&pr, EH_ERR_JSON, "malformed JSON at byte %ld: "
+		    "%s", (long)jerr.position + (long)(b - body),
+		    json_cause(&jerr));
+		return eh_event_raw(ev, EH_PROVIDER_ONESPAN, body, len, &pr);
+	}
 	if (!json_is_object(root)) {
-		err = EH_ERR_NOT_OBJECT;
-		goto out;
+		eh_problem_add(&pr, EH_ERR_NOT_OBJECT, "the JSON body is %s, "
+		    "not an object", type_name(root));
+		json_decref(root);
+		return eh_event_raw(ev, EH_PROVIDER_ONESPAN, body, len, &pr);
 	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		v = json_object_get(root, fields[i].name);
 		if (v == NULL || (json_is_null(v) && !fields[i].required))
 			continue;
-		if (!json_is_string(v)) {
-			err = EH_ERR_FIELD_TYPE;
-			goto out;
-		}
-		if (fields[i].required && json_string_length(v) == 0) {
-			err = EH_ERR_FIELD_MISSING;
-			goto out;
-		}
-		if (utf8_chars(json_string_value(v), json_string_length(v)) >
-		    fields[i].max) {
-			err = EH_ERR_FIELD_SIZE;
-			goto out;
-		}
+		bad[i] = 1;
+		if (!json_is_string(v))
+			eh_problem_add(&pr, EH_ERR_FIELD_TYPE, "%s is %s, not a "
+			    "string", fields[i].name, type_name(v));
+		else if (fields[i].required && json_string_length(v) == 0)
+			eh_problem_add(&pr, EH_ERR_FIELD_MISSING, "%s is empty",
+			    fields[i].name);
+		else if (utf8_chars(json_string_value(v),
+		    json_string_length(v)) > fields[i].max)
+			eh_problem_add(&pr, EH_ERR_FIELD_SIZE, "%s is over %zu "
+			    "characters", fields[i].name, fields[i].max);
+		else
+			bad[i] = 0;
 	}
-	if (json_object_get(root, "name") == NULL ||
-	    json_object_get(root, "packageId") == NULL) {
-		err = EH_ERR_FIELD_MISSING;
-		goto out;
-	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].required &&
+		    json_object_get(root, fields[i].name) == NULL)
+			eh_problem_add(&pr, EH_ERR_FIELD_MISSING, "%s is missing",
+			    fields[i].name);
 
-	err = EH_ERR_NOMEM;
-	ev->name = eh__strndup(json_string_value(json_object_get(root, "name")),
-	    json_string_length(json_object_get(root, "name")));
-	ev->transaction_id = eh__strndup(
-	    json_string_value(json_object_get(root, "packageId")),
-	    json_string_length(json_object_get(root, "packageId")));
-	/* The received object unchanged: its bytes, less outer blanks. */
-	for (start = 0; start < len && is_ws(body[start]); start++)
-		continue;
-	for (end = len; end > start && is_ws(body[end - 1]); end--)
-		continue;
-	ev->data = eh__strndup(body + start, end - start);
-	ev->data_len = end - start;
-	if (ev->name == NULL || ev->transaction_id == NULL || ev->data == NULL)
+	ev->problems = pr;
+	/* fields[0] is name, fields[1] packageId. */
+	err = copy_field(&ev->name, root, "name", !bad[0]);
+	if (err == EH_OK)
+		err = copy_field(&ev->transaction_id, root, "packageId",
+		    !bad[1]);
+	if (err != EH_OK)
 		goto out;
-	ev->known = eh_onespan_known(ev->name);
+	err = EH_ERR_NOMEM;
+	/* The received object unchanged: its bytes, less outer blanks. */
+	for (start = 0; start < n && is_ws(b[start]); start++)
+		continue;
+	for (end = n; end > start && is_ws(b[end - 1]); end--)
+		continue;
+	ev->data = eh__strndup(b + start, end - start);
+	ev->data_len = end - start;
+	if (ev->data == NULL)
+		goto out;
+	ev->known = pr.n == 0 && ev->name != NULL &&
+	    eh_onespan_known(ev->name);
 	if (eh__dedupe_key(ev->dedupe_key, "onespan", root) != 0)
 		goto out;
 	err = EH_OK;
@@ -134,5 +215,18 @@ out:
 	json_decref(root);
 	if (err != EH_OK)
 		eh_event_free(ev);
+	return err;
+}
+
+enum eh_err
+eh_onespan_parse(struct eh_event *ev, const char *body, size_t len)
+{
+	enum eh_err err;
+
+	err = eh_onespan_read(ev, body, len);
+	if (err == EH_OK && (ev->problems.n > 0 || ev->problems.dropped > 0)) {
+		err = ev->problems.first;
+		eh_event_free(ev);
+	}
 	return err;
 }

@@ -15,34 +15,61 @@ spool_ready(struct eh_spool *sp, const struct eh_config *cfg)
 {
 	if (cfg->spool == NULL)
 		return EH_ERR_SPOOL_CONFIG;
-	/* Reopen when the spool was removed under us (every thread keeps
-	 * its own handle: each would otherwise fail once). */
-	struct timespec last = sp->last;
-	enum eh_err err;
-
+	/* One stat per request: reopen when the spool was removed, or moved
+	 * and replaced (mv spool spool.old; mkdir spool), under us, before
+	 * an event lands where no reader looks (every thread keeps its own
+	 * handle: each would otherwise fail once).  A sandboxed worker
+	 * cannot reach the new directory: its reopen fails as "open spool",
+	 * which the receiver answers 503 and restarts on. */
 	if (sp->path != NULL && strcmp(sp->path, cfg->spool) == 0 &&
 	    eh_spool_alive(sp))
 		return EH_OK;
-	eh_spool_close(sp);
-	err = eh_spool_open(sp, cfg->spool);
-	/* Ids keep increasing across a reopen, whatever the clock did. */
-	sp->last = last;
-	return err;
+	/* Keeps the handle's count_sample (CGI) and its id clock. */
+	return eh_spool_reopen(sp, cfg->spool);
+}
+
+/* The event's problems, "; " between them, for the log line. */
+static void
+problems_line(char *out, size_t cap, const struct eh_event *ev)
+{
+	size_t i, n = 0;
+	int k;
+
+	out[0] = '\0';
+	for (i = 0; i < ev->problems.n && n < cap - 1; i++) {
+		k = snprintf(out + n, cap - n, "%s%s", i > 0 ? "; " : "",
+		    ev->problems.line[i]);
+		if (k < 0)
+			break;
+		n += (size_t)k < cap - n ? (size_t)k : cap - 1 - n;
+	}
+	if (ev->problems.dropped > 0 && n < cap - 1)
+		(void)snprintf(out + n, cap - n, "; %zu more",
+		    ev->problems.dropped);
 }
 
 void
 eh_serve(struct eh_decision *d, struct eh_outcome *out,
-    const struct eh_request *req, const struct eh_config *cfg,
-    struct eh_spool *sp)
+    struct eh_request *req, const struct eh_config *cfg,
+    struct eh_spool *sp, eh_read_fn rd, void *rctx)
 {
 	enum eh_err err;
 
 	memset(out, 0, sizeof(*out));
-	(void)eh_handle(d, req, cfg);
+	(void)eh_handle_head(d, req, cfg);
+	/* Authenticated: only now is the body read (an unauthenticated
+	 * sender, however slow, holds nothing past its headers). */
+	if (d->action == EH_ACT_READ) {
+		if (rd != NULL && eh_read_body(req, &d->body, cfg->max_body, rd,
+		    rctx) != EH_OK)
+			req->body_state = EH_BODY_IOERR;
+		(void)eh_handle_body(d, req, cfg);
+	}
 	out->provider = d->provider == EH_PROVIDER_AUTO ? "-" :
 	    eh_provider_name(d->provider);
 	if (d->event.name != NULL)
 		snprintf(out->event, sizeof(out->event), "%s", d->event.name);
+	problems_line(out->problems, sizeof(out->problems), &d->event);
 	if (d->action == EH_ACT_REPLY) {
 		out->err = d->err;
 		return;

@@ -133,7 +133,11 @@ supervise_start() {
 	mkdir -p "$T/wlogs"
 	IFS=$NL
 	set -f
-	env -i PATH=/usr/bin:/bin $(base_config "ESIGNHOOK_THREADS=$ss_threads") \
+	# A stopping worker finishes a request whose params are still
+	# arriving, for up to ESIGNHOOK_READ_TIMEOUT: keep that under the
+	# supervisor's 8 s stop deadline (the default is 10 s).
+	env -i PATH=/usr/bin:/bin $(base_config "ESIGNHOOK_THREADS=$ss_threads" \
+	    ESIGNHOOK_READ_TIMEOUT=3s) \
 	    "$PY" "$LOAD" supervise "$ss_sock" "$WORKERS" "$T/wlogs" \
 	    "$T/stats.json" "$@" -- "$BIN" >"$T/supervise.out" 2>&1 &
 	SUP=$!
@@ -280,6 +284,83 @@ ctl() {
 count_in() {
 	find "$SPOOL/$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l |
 	    tr -d ' '
+}
+
+# wait_until N COMMAND...: run COMMAND every 50 ms until it succeeds,
+# N times at the most; succeeds if COMMAND did.
+wait_until() {
+	wu_n=$1
+	shift
+	while ! "$@"; do
+		[ "$wu_n" -gt 1 ] || return 1
+		wu_n=$((wu_n - 1))
+		sleep 0.05
+	done
+}
+
+# state_get FILE KEY: a top-level value of the JSON file FILE, a state
+# file ("" if absent, null or unreadable); next_attempt_at (RFC 3339) is
+# printed as Unix seconds.
+state_get() {
+	"$PY" -c 'import calendar, json, sys, time
+try:
+    v = json.load(open(sys.argv[1], encoding="utf-8")).get(sys.argv[2])
+except (OSError, ValueError):
+    v = None
+if v is None:
+    print("")
+elif sys.argv[2] == "next_attempt_at":
+    print(calendar.timegm(time.strptime(v[:19], "%Y-%m-%dT%H:%M:%S")))
+else:
+    print(v)' "$1" "$2"
+}
+
+# folder_of SPOOL ID: the folder of SPOOL that holds event ID ("" if none).
+folder_of() {
+	for fo_f in new cur retry done failed; do
+		if [ -f "$1/$fo_f/$2.json" ]; then
+			echo "$fo_f"
+			return
+		fi
+	done
+}
+
+# receive_onespan SPOOL FILE NAME: FILE POSTed as OneSpan does it to the
+# real receiver (a CGI, key $OS_KEY) spooling into SPOOL; what it says
+# is in $T/logs/NAME.out and $T/logs/NAME.err.
+receive_onespan() {
+	env -i PATH=/usr/bin:/bin GATEWAY_INTERFACE=CGI/1.1 \
+	    SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=$REMOTE \
+	    "ESIGNHOOK_SPOOL=$1" "ESIGNHOOK_ONESPAN_KEYS=$OS_KEY" \
+	    ESIGNHOOK_SPOOL_MIN_FREE=0 ESIGNHOOK_ALLOW_ROOT=1 \
+	    REQUEST_METHOD=POST CONTENT_TYPE=application/json \
+	    "CONTENT_LENGTH=$(fsize "$2")" \
+	    "HTTP_AUTHORIZATION=Basic $OS_KEY" REQUEST_URI=/esignhook/onespan \
+	    "$BIN" <"$2" >"$T/logs/$3.out" 2>"$T/logs/$3.err"
+}
+
+# make_ca DIR NAME: a certificate authority, DIR/NAME.pem and NAME.key.
+make_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$1/$2.key" -out "$1/$2.pem" -days 2 \
+	    -subj "/CN=esignhook e2e $2" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	    >>"$T/logs/openssl.log" 2>&1
+}
+
+# make_server_cert DIR CA: DIR/srv.pem and srv.key, a server certificate
+# for 127.0.0.1 and localhost (subjectAltName) signed by DIR/CA.pem.
+make_server_cert() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$1/srv.key" -out "$1/srv.csr" -subj "/CN=127.0.0.1" \
+	    >>"$T/logs/openssl.log" 2>&1
+	printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+	    "basicConstraints=CA:FALSE" "keyUsage=digitalSignature" \
+	    "extendedKeyUsage=serverAuth" >"$1/srv.ext"
+	openssl x509 -req -in "$1/srv.csr" -CA "$1/$2.pem" -CAkey "$1/$2.key" \
+	    -CAcreateserial -out "$1/srv.pem" -days 2 -extfile "$1/srv.ext" \
+	    >>"$T/logs/openssl.log" 2>&1
 }
 
 # ---- FastCGI servers ----
@@ -554,6 +635,51 @@ else:
     want("data", sent)
     if isinstance(data, dict) and "token" in data:
         errs.append("data keeps the token field")
+print("; ".join(errs) if errs else "ok")
+EOF
+	cat >"$T/check_problem.py" <<'EOF'
+# check_problem.py SPOOL FILE PROBLEM KIND PAYLOAD REMOTE: prints "ok" or
+# what is wrong with SPOOL/new/FILE, a record stored with problems.
+import base64, json, os, sys, urllib.parse
+
+spool, name, problem, kind, payload, remote = sys.argv[1:7]
+errs = []
+raw = open(os.path.join(spool, "new", name), "rb").read()
+try:
+    rec = json.loads(raw)
+except ValueError as e:
+    print("not JSON: %s" % e)
+    sys.exit(0)
+sent = open(payload, "rb").read()
+p = rec.get("problems")
+if not isinstance(p, list) or not all(isinstance(x, str) for x in p):
+    errs.append("problems %r is not a list of strings" % (p,))
+elif not any(problem in x for x in p):
+    errs.append("no problem like %r in %r" % (problem, p))
+if rec.get("known_event") is not False:
+    errs.append("known_event %r" % rec.get("known_event"))
+if rec.get("remote_addr") != remote or rec.get("id") != name[:-5]:
+    errs.append("remote_addr or id wrong")
+if kind == "raw":
+    if rec.get("data", 0) is not None:
+        errs.append("data is not null")
+    if rec.get("event") is not None or rec.get("transaction_id") is not None:
+        errs.append("event or transaction_id not null")
+    try:
+        if base64.b64decode(rec.get("raw", ""), validate=True) != sent:
+            errs.append("raw is not the body")
+    except ValueError:
+        errs.append("raw is not base64")
+elif kind == "onespan":
+    if rec.get("data") != json.loads(sent) or "raw" in rec:
+        errs.append("data is not the body")
+else:
+    first = {}
+    for k, v in urllib.parse.parse_qsl(sent.decode(), keep_blank_values=True):
+        first.setdefault(k, v)
+    d = rec.get("data")
+    if not isinstance(d, dict) or any(d.get(k) != v for k, v in first.items()):
+        errs.append("data %r lacks the first values %r" % (d, first))
 print("; ".join(errs) if errs else "ok")
 EOF
 	cat >"$T/check_many.py" <<'EOF'
@@ -938,25 +1064,28 @@ e2e_request_table() {
 	chk_one_added
 	chk_done "$M: POST Application/X-WWW-Form-Urlencoded; charset=UTF-8: 200"
 
-	# 400: OneSpan bodies.
-	e2e_os_400 "malformed JSON" "malformed JSON" \
+	# Authenticated OneSpan bodies that do not fit the documents: 200,
+	# stored with their problems (OneSpan never resends a refused one).
+	e2e_os_problem "malformed JSON" \
+	    "malformed JSON at byte 40: the body ends inside a value" raw \
 	    '{"name":"PACKAGE_CREATE","packageId":"x"'
-	e2e_os_400 "JSON array" "JSON body is not an object" \
-	    '[{"name":"PACKAGE_CREATE","packageId":"x"}]'
-	e2e_os_400 "missing name" "a required field is missing" \
+	e2e_os_problem "JSON array" "the JSON body is an array, not an object" \
+	    raw '[{"name":"PACKAGE_CREATE","packageId":"x"}]'
+	e2e_os_problem "missing name" "name is missing" onespan \
 	    '{"packageId":"x","sessionUser":"u"}'
-	e2e_os_400 "missing packageId" "a required field is missing" \
+	e2e_os_problem "missing packageId" "packageId is missing" onespan \
 	    '{"name":"PACKAGE_CREATE","sessionUser":"u"}'
-	e2e_os_400 "packageId a number" "a field has the wrong type" \
+	e2e_os_problem "packageId a number" \
+	    "packageId is a number, not a string" onespan \
 	    '{"name":"PACKAGE_CREATE","packageId":12345}'
-	e2e_os_400 "sessionUser of 256 chars" \
-	    "a field is over its documented size" \
+	e2e_os_problem "sessionUser of 256 chars" \
+	    "sessionUser is over 255 characters" onespan \
 	    "$(os_json PACKAGE_CREATE p256 | sed "s/44aafb7c-97b9-40e1-bb59-eb76c7d2a484/$(repeat 256 u)/")"
-	e2e_os_400 "documentId of 257 chars" \
-	    "a field is over its documented size" \
+	e2e_os_problem "documentId of 257 chars" \
+	    "documentId is over 256 characters" onespan \
 	    "$(os_json DOCUMENT_SIGNED d257 ",\"documentId\":\"$(repeat 257 d)\"")"
-	e2e_os_400 "message of 4001 chars" \
-	    "a field is over its documented size" \
+	e2e_os_problem "message of 4001 chars" \
+	    "message is over 4000 characters" onespan \
 	    "$(os_json PACKAGE_DECLINE m4001 ",\"message\":\"$(repeat 4001 m)\"")"
 	# ... and the sizes themselves are accepted.
 	chk_reset
@@ -967,24 +1096,107 @@ e2e_request_table() {
 	[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/sizes.json" true
 	chk_done "$M: onespan sessionUser 255, documentId 256, message 4000 chars: 200"
 
-	# 400: AlphaTrust forms.
+	# Authenticated AlphaTrust forms that do not fit: 200, stored with
+	# their problems (raw when the form cannot be decoded at all).
 	at=TransID=1234567890\&TXStatus=4\&EventType=transaction
-	e2e_at_400 "bad escape %zz" \
-	    "malformed form encoding (bad %-escape, empty or unnamed field)" \
+	e2e_at_problem "bad escape %zz" "form field 4: bad %-escape" raw \
 	    "$at&Note=a%zzb"
-	e2e_at_400 "truncated escape %4" \
-	    "malformed form encoding (bad %-escape, empty or unnamed field)" \
+	e2e_at_problem "truncated escape %4" "form field 4: bad %-escape" raw \
 	    "$at&Note=%4"
-	e2e_at_400 "%00" "decoded NUL byte" "$at&Note=a%00b"
-	e2e_at_400 "invalid UTF-8 %ff" "invalid UTF-8" "$at&Note=%ff"
-	e2e_at_400 "a field given twice" "a field is given twice" \
+	e2e_at_problem "%00" "form field 4: a NUL byte" raw "$at&Note=a%00b"
+	e2e_at_problem "invalid UTF-8 %ff" "form field 4: invalid UTF-8" raw \
+	    "$at&Note=%ff"
+	e2e_at_problem "a field given twice" \
+	    "form field TransID given twice: the first value kept" form \
 	    "$at&TransID=1234567891"
-	e2e_at_400 "missing EventType" "a required field is missing" \
+	e2e_at_problem "missing EventType" "EventType is missing" form \
 	    "TransID=1234567890&TXStatus=4"
-	e2e_at_400 "missing TransID" "a required field is missing" \
+	e2e_at_problem "missing TransID" "TransID is missing" form \
 	    "TXStatus=4&EventType=transaction"
-	e2e_at_400 "TransID 12a" "an ID or status code is not digits" \
+	e2e_at_problem "TransID 12a" "TransID is not 1 to 20 digits" form \
 	    "TransID=12a&TXStatus=4&EventType=transaction"
+
+	# Senders' quirks, with the bytes those client stacks send.
+	# .NET's StreamWriter with Encoding.UTF8: EF BB BF before the JSON.
+	printf '%s' "$(os_json PACKAGE_CREATE "bom-$M")" >"$T/in/nobom.json"
+	{ printf '\357\273\277'; cat "$T/in/nobom.json"; } >"$T/in/bom.json"
+	chk_reset
+	spool_snap
+	os_post "$T/in/bom.json" "CONTENT_TYPE=application/json; charset=utf-8"
+	chk_os_ok
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/nobom.json" true
+	chk_clean_log
+	chk_done "$M: onespan JSON after a UTF-8 byte order mark (.NET): 200, data without it"
+	# Java's HttpURLConnection: no type set, so a form type, on JSON.
+	chk_reset
+	spool_snap
+	os_post "$(mkbody java.json "$(os_json PACKAGE_COMPLETE "java-$M")")" \
+	    CONTENT_TYPE=application/x-www-form-urlencoded
+	chk_os_ok
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/java.json" true
+	chk_clean_log
+	chk_done "$M: onespan key with Java's default form content type: OneSpan's, 200"
+	chk_reset
+	spool_snap
+	os_post "$(mkbody java2.json "$(os_json PACKAGE_COMPLETE "java2-$M")")" \
+	    CONTENT_TYPE=application/x-www-form-urlencoded \
+	    "HTTP_AUTHORIZATION=Basic x$OS_KEY"
+	chk_error 401 "wrong credentials"
+	chk_done "$M: wrong key with a form content type: AlphaTrust's 401"
+	# A form body ending in CR LF: not part of the last value.
+	printf 'TransID=1234567890&TXStatus=4&EventType=transaction&ps_securitytoken=abc\r\n' \
+	    >"$T/in/crlf.form"
+	printf 'TransID=1234567890&TXStatus=4&EventType=transaction&ps_securitytoken=abc' \
+	    >"$T/in/nocrlf.form"
+	chk_reset
+	spool_snap
+	at_post "$T/in/crlf.form"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" form "$T/in/nocrlf.form" true
+	chk_clean_log
+	chk_done "$M: alphatrust form ending in CR LF: 200, ps_securitytoken without it"
+	printf 'EventType=transaction&TransID=1234567890\r\n' >"$T/in/crlf2.form"
+	printf 'EventType=transaction&TransID=1234567890' >"$T/in/nocrlf2.form"
+	chk_reset
+	spool_snap
+	at_post "$T/in/crlf2.form"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" form "$T/in/nocrlf2.form" true
+	chk_clean_log
+	chk_done "$M: alphatrust form ending in TransID and CR LF: 200"
+	{ printf '\357\273\277'; cat "$T/in/nocrlf2.form"; } >"$T/in/bom.form"
+	chk_reset
+	spool_snap
+	at_post "$T/in/bom.form"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" form "$T/in/nocrlf2.form" true
+	chk_done "$M: alphatrust form after a UTF-8 byte order mark: 200"
+	# Empty pairs: skipped as the WHATWG parser does.
+	chk_reset
+	spool_snap
+	at_post "$(mkbody amps.form '&TransID=1234567890&&EventType=transaction&')"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" form "$T/in/nocrlf2.form" true
+	chk_clean_log
+	chk_done "$M: alphatrust form with empty pairs (&&, leading and trailing &): 200"
+	# A second '?': a sender appending "?Fields" to ".../alphatrust?token=".
+	chk_reset
+	spool_snap
+	REQ_IN=
+	req REQUEST_METHOD=GET \
+	    "QUERY_STRING=token=$AT_TOKEN?EventType=transaction&TransID=1234567890" \
+	    "REQUEST_URI=/esignhook/alphatrust?token=$AT_TOKEN?EventType=transaction&TransID=1234567890"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_record "$ADDED" form "$T/in/nocrlf2.form" true
+	chk_clean_log
+	chk_done "$M: alphatrust GET ?token=...?EventType=...: 200, the token found, not stored"
 
 	# 400: CONTENT_LENGTH.
 	f=$DATA/onespan/package-create.json
@@ -1152,22 +1364,61 @@ e2e_request_table() {
 	use_config main
 }
 
-# e2e_os_400 WHAT REASON JSON: JSON POSTed as OneSpan gets 400 REASON.
-e2e_os_400() {
+# e2e_os_problem WHAT PROBLEM KIND JSON: JSON POSTed as OneSpan (with
+# its key) gets 200 and is stored with PROBLEM among its problems; KIND
+# raw: "data":null and the bytes in "raw"; onespan: data is the JSON.
+e2e_os_problem() {
 	chk_reset
 	spool_snap
-	os_post "$(mkbody bad.json "$3")"
-	chk_error 400 "$2"
-	chk_done "$M: onespan $1: 400"
+	os_post "$(mkbody problem.json "$4")"
+	chk_os_ok
+	chk_one_added
+	[ -n "$ADDED" ] && chk_problem_record "$ADDED" "$2" "$3" \
+	    "$T/in/problem.json"
+	chk_warn_log "$2"
+	chk_done "$M: onespan $1: 200, stored with its problem"
 }
 
-# e2e_at_400 WHAT REASON FORM: FORM POSTed as AlphaTrust gets 400 REASON.
-e2e_at_400() {
+# e2e_at_problem WHAT PROBLEM KIND FORM: as e2e_os_problem, FORM POSTed
+# to AlphaTrust's URL (KIND raw or form).
+e2e_at_problem() {
 	chk_reset
 	spool_snap
-	at_post "$(mkbody bad.form "$3")"
-	chk_error 400 "$2"
-	chk_done "$M: alphatrust $1: 400"
+	at_post "$(mkbody problem.form "$4")"
+	chk_at_ok RECEIVED
+	chk_one_added
+	[ -n "$ADDED" ] && chk_problem_record "$ADDED" "$2" "$3" \
+	    "$T/in/problem.form"
+	chk_warn_log "$2"
+	chk_done "$M: alphatrust $1: 200, stored with its problem"
+}
+
+# chk_problem_record FILE PROBLEM KIND PAYLOAD: new/FILE of $SPOOL lists
+# PROBLEM, known_event false; KIND raw: data null, raw the PAYLOAD's
+# bytes in base64, event and transaction_id null; onespan: data is the
+# PAYLOAD; form: data has each field's first value.
+chk_problem_record() {
+	cpr_out=$("$PY" "$T/check_problem.py" "$SPOOL" "$1" "$2" "$3" "$4" \
+	    "$REMOTE" 2>&1)
+	[ "$cpr_out" = ok ] || chk_fail "record $1: $cpr_out"
+}
+
+# chk_warn_log PROBLEM: the request's log line is level=warn and its
+# problems= field holds PROBLEM.
+chk_warn_log() {
+	case $REQ_LOG in
+	*"level=warn "*"problems=\""*"$1"*) ;;
+	*) chk_fail "log line not level=warn with problems \"$1\": $(printf '%s' "$REQ_LOG" | tail -n 1)" ;;
+	esac
+}
+
+# chk_clean_log: the request's log line is level=info, no problems.
+chk_clean_log() {
+	case $REQ_LOG in
+	*"problems="*) chk_fail "log line has problems: $(printf '%s' "$REQ_LOG" | tail -n 1)" ;;
+	*"level=info "*) ;;
+	*) chk_fail "log line not level=info: $(printf '%s' "$REQ_LOG" | tail -n 1)" ;;
+	esac
 }
 
 # No configured secret in the spools, the logs, or any response.

@@ -157,6 +157,66 @@ repeats_same_key(void)
 	eh_event_free(&b);
 }
 
+static const struct {
+	const char *body;
+	const char *problem;        /* first problem */
+	const char *name, *tid;     /* NULL: null */
+} readable[] = {
+	{ "TransID=1", "EventType is missing", NULL, "1" },
+	{ "EventType=&TransID=1", "EventType is empty", NULL, "1" },
+	{ "EventType=transaction", "TransID is missing", "transaction", NULL },
+	{ "EventType=transaction&TransID=12a", "TransID is not 1 to 20 digits",
+	  "transaction", NULL },
+	{ "EventType=transaction&TransID=", "TransID is not 1 to 20 digits",
+	  "transaction", NULL },
+	{ "EventType=participant&TransID=1&PartID=x",
+	  "PartID is not 1 to 20 digits", "participant", "1" },
+	{ "EventType=transaction&TransID=1&TXStatus=4+",
+	  "TXStatus is not 1 to 20 digits", "transaction", "1" },
+};
+
+/* An authenticated delivery keeps every field; what does not fit the
+ * documents is a problem, and the event or transaction id is null when
+ * it could not be read. */
+static void
+read_with_problems(void)
+{
+	struct eh_form f;
+	struct eh_event ev;
+	json_t *d;
+	size_t i;
+
+	for (i = 0; i < sizeof(readable) / sizeof(readable[0]); i++) {
+		T_EQ_INT(eh_form_parse(&f, readable[i].body,
+		    strlen(readable[i].body)), EH_OK);
+		T_EQ_INT(eh_alphatrust_read(&ev, &f, NULL), EH_OK);
+		T_CHECK(ev.problems.n > 0);
+		T_EQ_STR(ev.problems.line[0], readable[i].problem);
+		T_EQ_INT(ev.known, 0);
+		if (readable[i].name == NULL)
+			T_CHECK(ev.name == NULL);
+		else
+			T_EQ_STR(ev.name, readable[i].name);
+		if (readable[i].tid == NULL)
+			T_CHECK(ev.transaction_id == NULL);
+		else
+			T_EQ_STR(ev.transaction_id, readable[i].tid);
+		/* Every field is in data, as sent. */
+		d = json_loads(ev.data, 0, NULL);
+		T_EQ_INT(json_object_size(d), f.n);
+		json_decref(d);
+		eh_event_free(&ev);
+		eh_form_free(&f);
+	}
+	T_EQ_INT(eh_form_parse(&f, "EventType=" "e" "&TransID=x&PartID=y", 29),
+	    EH_OK);
+	T_EQ_INT(eh_alphatrust_read(&ev, &f, NULL), EH_OK);
+	T_EQ_INT(ev.problems.n, 2);
+	T_EQ_STR(ev.problems.line[1], "PartID is not 1 to 20 digits");
+	eh_event_free(&ev);
+	eh_form_free(&f);
+}
+
 const struct t_case t_alphatrust[] = {
 	{ "transaction event", transaction },
 	{ "participant email sent, URL token left out", participant_email_sent },
@@ -166,5 +226,6 @@ const struct t_case t_alphatrust[] = {
 	{ "status code names", status_names },
 	{ "a sender's own field is not overwritten", sender_field_wins },
 	{ "same fields, any order, same dedupe key", repeats_same_key },
+	{ "authenticated: problems, not refusals", read_with_problems },
 	{ NULL, NULL }
 };

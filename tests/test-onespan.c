@@ -228,6 +228,136 @@ known_names(void)
 	T_CHECK(!eh_onespan_known(""));
 }
 
+/* .NET's StreamWriter with Encoding.UTF8: EF BB BF, then the JSON. */
+static void
+byte_order_mark(void)
+{
+	struct eh_event ev, plain;
+	const char *b = "\xef\xbb\xbf{\"name\":\"PACKAGE_COMPLETE\","
+	    "\"packageId\":\"p1\"}\r\n";
+
+	T_EQ_INT(eh_onespan_parse(&ev, b, strlen(b)), EH_OK);
+	T_EQ_STR(ev.data, "{\"name\":\"PACKAGE_COMPLETE\",\"packageId\":\"p1\"}");
+	T_EQ_INT(ev.known, 1);
+	T_EQ_INT(eh_onespan_parse(&plain, b + 3, strlen(b) - 3), EH_OK);
+	T_EQ_STR(ev.dedupe_key, plain.dedupe_key);
+	eh_event_free(&ev);
+	eh_event_free(&plain);
+	/* Only at the start, and only one. */
+	T_EQ_INT(parse_str("\xef\xbb\xbf\xef\xbb\xbf{}"), EH_ERR_JSON);
+	T_EQ_INT(parse_str(" \xef\xbb\xbf{}"), EH_ERR_JSON);
+}
+
+static const struct {
+	const char *body;
+	const char *problem;        /* a substring of the first problem */
+	const char *name, *tid;     /* NULL: null */
+	int raw;
+} readable[] = {
+	{ "{\"name\":\"X\"}", "packageId is missing", "X", NULL, 0 },
+	{ "{\"packageId\":\"p\"}", "name is missing", NULL, "p", 0 },
+	{ "{\"name\":\"\",\"packageId\":\"p\"}", "name is empty", NULL, "p", 0 },
+	{ "{\"name\":7,\"packageId\":\"p\"}", "name is a number, not a string",
+	  NULL, "p", 0 },
+	{ "{\"name\":null,\"packageId\":\"p\"}", "name is null, not a string",
+	  NULL, "p", 0 },
+	{ "{\"name\":\"X\",\"packageId\":{}}",
+	  "packageId is an object, not a string", "X", NULL, 0 },
+	{ "{\"name\":\"X\",\"packageId\":\"p\",\"message\":[]}",
+	  "message is an array, not a string", "X", "p", 0 },
+	{ "{\"name\":\"X\",\"packageId\":\"p\",\"createdDate\":true}",
+	  "createdDate is a boolean, not a string", "X", "p", 0 },
+	{ "", "malformed JSON at byte 0", NULL, NULL, 1 },
+	{ "{", "malformed JSON at byte 1: the body ends inside a value", NULL,
+	  NULL, 1 },
+	{ "[{\"name\":\"X\",\"packageId\":\"p\"}]",
+	  "the JSON body is an array, not an object", NULL, NULL, 1 },
+	{ "{\"name\":\"X\",\"name\":\"Y\",\"packageId\":\"p\"}",
+	  "a duplicate object key", NULL, NULL, 1 },
+	{ "{\"name\":\"X\\u0000\",\"packageId\":\"p\"}", "a \\u0000 in a string",
+	  NULL, NULL, 1 },
+	{ "{\"name\":\"\xff\",\"packageId\":\"p\"}", "invalid UTF-8", NULL,
+	  NULL, 1 },
+	{ "{\"name\":\"X\",\"packageId\":\"p\",\"n\":1e99999}",
+	  "a number too large", NULL, NULL, 1 },
+	{ "{\"name\":\"X\",\"packageId\":\"p\"} x", "bytes after the value",
+	  NULL, NULL, 1 },
+};
+
+/*
+ * An authenticated delivery is read, not refused: what does not fit is
+ * a problem, the event or package id null when it could not be read,
+ * a body that is no JSON object kept as raw.
+ */
+static void
+read_with_problems(void)
+{
+	struct eh_event ev;
+	size_t i;
+
+	for (i = 0; i < sizeof(readable) / sizeof(readable[0]); i++) {
+		int before = t_failed;
+
+		T_EQ_INT(eh_onespan_read(&ev, readable[i].body,
+		    strlen(readable[i].body)), EH_OK);
+		T_CHECK(ev.problems.n > 0 && strstr(ev.problems.line[0],
+		    readable[i].problem) != NULL);
+		T_EQ_INT(ev.known, 0);
+		if (readable[i].name == NULL)
+			T_CHECK(ev.name == NULL);
+		else
+			T_EQ_STR(ev.name, readable[i].name);
+		if (readable[i].tid == NULL)
+			T_CHECK(ev.transaction_id == NULL);
+		else
+			T_EQ_STR(ev.transaction_id, readable[i].tid);
+		if (readable[i].raw) {
+			T_CHECK(ev.data == NULL);
+			T_EQ_INT(ev.raw_len, strlen(readable[i].body));
+			T_CHECK(ev.raw != NULL && memcmp(ev.raw,
+			    readable[i].body, ev.raw_len) == 0);
+		} else {
+			T_EQ_STR(ev.data, readable[i].body);
+			T_CHECK(ev.raw == NULL);
+		}
+		T_EQ_INT(strlen(ev.dedupe_key), 64);
+		if (t_failed != before)
+			fprintf(stderr, "  case %s: %s\n", readable[i].body,
+			    ev.problems.n > 0 ? ev.problems.line[0] : "-");
+		eh_event_free(&ev);
+	}
+	/* Both required fields wrong: two lines, in the documents' order. */
+	T_EQ_INT(eh_onespan_read(&ev, "{}", 2), EH_OK);
+	T_EQ_INT(ev.problems.n, 2);
+	T_EQ_STR(ev.problems.line[0], "name is missing");
+	T_EQ_STR(ev.problems.line[1], "packageId is missing");
+	eh_event_free(&ev);
+	/* A valid event has none. */
+	T_EQ_INT(eh_onespan_read(&ev, "{\"name\":\"X\",\"packageId\":\"p\"}",
+	    28), EH_OK);
+	T_EQ_INT(ev.problems.n, 0);
+	eh_event_free(&ev);
+}
+
+/* The dedupe key of a raw event: over the provider and the bytes. */
+static void
+raw_dedupe_key(void)
+{
+	struct eh_event a, b, c;
+
+	T_EQ_INT(eh_onespan_read(&a, "{\"name\":", 8), EH_OK);
+	T_EQ_INT(eh_onespan_read(&b, "{\"name\":", 8), EH_OK);
+	T_EQ_INT(eh_onespan_read(&c, "{\"name\": ", 9), EH_OK);
+	T_EQ_STR(a.dedupe_key, b.dedupe_key);
+	T_CHECK(strcmp(a.dedupe_key, c.dedupe_key) != 0);
+	/* SHA-256("onespan\nraw\n{\"name\":") */
+	T_EQ_STR(a.dedupe_key,
+	    "a429ce1523059aacfe4d60af8c2920967618c86d2cc6d01ffa7e74dd2ae58e3b");
+	eh_event_free(&a);
+	eh_event_free(&b);
+	eh_event_free(&c);
+}
+
 const struct t_case t_onespan[] = {
 	{ "every sample parses as a known event", samples },
 	{ "documented field sizes", sizes },
@@ -238,5 +368,8 @@ const struct t_case t_onespan[] = {
 	{ "data is the received object unchanged", data_unchanged },
 	{ "dedupe key ignores formatting and key order", dedupe_ignores_format },
 	{ "known event names", known_names },
+	{ "a leading byte order mark is ignored", byte_order_mark },
+	{ "authenticated: problems, not refusals", read_with_problems },
+	{ "a raw event's dedupe key is over its bytes", raw_dedupe_key },
 	{ NULL, NULL }
 };

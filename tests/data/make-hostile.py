@@ -1,15 +1,29 @@
 #!/usr/bin/env python3
 """Writes tests/data/hostile/<name>.req: malformed and malicious requests,
-each with the status esignhook must answer.  Nothing in it may be spooled.
+each with the status esignhook must answer.  Those refused before
+authentication (method, size, content type, credentials) store nothing
+and have their body left unread; those authenticated are stored, each
+with the problems its record must list.
 
 Format of a case file:
     expect=<status>
+    expect-read=yes|no   whether the receiver reads the body
+    expect-problem=TEXT  (any number) a substring of one of the stored
+                         record's "problems"; none: a 200 stores a
+                         record without problems
+    expect-raw=body|query  the record has "data":null and "raw" holds
+                         the body (or QUERY_STRING) exactly; event and
+                         transaction_id are null
+    expect-event=NAME|null, expect-transaction_id=ID|null
+    expect-field=NAME=VALUE  data[NAME] is VALUE
     KEY=value            CGI variables; \\r \\n \\t \\\\ \\xNN escapes in values
     (blank line)
     body bytes, verbatim (no trailing newline added)
-The cases are run (tests/test-hostile.c, tests/e2e-hostile.sh) with
+Lines starting "expect" come first, the CGI variables after them.  The
+cases are run (tests/test-hostile.c, tests/e2e-hostile.sh) with
 ESIGNHOOK_ONESPAN_KEYS=hostile-onespan-key-0123456789 and
-ESIGNHOOK_ALPHATRUST_TOKENS=hostile-url-token-0123456789.
+ESIGNHOOK_ALPHATRUST_TOKENS=hostile-url-token-0123456789, the spool's
+new/ and seen/ emptied between cases.
 """
 import os, sys
 
@@ -31,34 +45,45 @@ def esc(v):
         else: out.append(ch)
     return "".join(out)
 
-def case(name, expect, env, body=b""):
-    cases.append((name, expect, env, body))
+def case(name, expect, env, body=b"", problems=(), raw=None, event=None,
+         tid=None, fields=None):
+    cases.append((name, expect, env, body, list(problems), raw, event, tid,
+                  fields or {}))
 
 def onespan(name, expect, body, clen=True, auth="Basic " + KEY, **extra):
+    exp = {k: extra.pop(k) for k in ("problems", "raw", "event", "tid", "fields")
+           if k in extra}
     env = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/esignhook/onespan",
            "CONTENT_TYPE": "application/json", "HTTP_AUTHORIZATION": auth}
     if auth is None: del env["HTTP_AUTHORIZATION"]
     if clen is True: env["CONTENT_LENGTH"] = str(len(body))
     elif clen is not None: env["CONTENT_LENGTH"] = clen
     env.update(extra)
-    case("onespan-" + name, expect, env, body)
+    case("onespan-" + name, expect, env, body, **exp)
 
 def at_post(name, expect, body, uri="/esignhook/alphatrust/" + TOK, **extra):
+    exp = {k: extra.pop(k) for k in ("problems", "raw", "event", "tid", "fields")
+           if k in extra}
     env = {"REQUEST_METHOD": "POST", "REQUEST_URI": uri,
            "CONTENT_TYPE": "application/x-www-form-urlencoded",
            "CONTENT_LENGTH": str(len(body))}
     env.update(extra)
-    case("alphatrust-post-" + name, expect, env, body)
+    case("alphatrust-post-" + name, expect, env, body, **exp)
 
-def at_get(name, expect, query, uri="/esignhook/alphatrust/" + TOK):
+def at_get(name, expect, query, uri="/esignhook/alphatrust/" + TOK, **exp):
     case("alphatrust-get-" + name, expect,
          {"REQUEST_METHOD": "GET", "REQUEST_URI": uri + "?" + query,
-          "QUERY_STRING": query})
+          "QUERY_STRING": query}, **exp)
+
+# A OneSpan body that is no JSON object: stored as raw, with its problem.
+def os_raw(name, body, problem):
+    onespan(name, 200, body, problems=problem if isinstance(problem, list) else [problem],
+            raw="body")
 
 def with_field(field, n):
     return ('{"name":"PACKAGE_DECLINE","packageId":"p","%s":"%s"}' % (field, "x" * n)).encode()
 
-# --- broken JSON
+# --- broken JSON: authenticated, so stored as raw with its problem
 for n, b in [("open-brace", b"{"), ("close-brace", b"}"), ("no-value", b'{"name":}'),
              ("unterminated", b'{"name":"X","packageId":"p"'),
              ("unterminated-string", b'{"name":"X,"packageId":"p"}'),
@@ -67,56 +92,75 @@ for n, b in [("open-brace", b"{"), ("close-brace", b"}"), ("no-value", b'{"name"
              ("nan", b'{"name":"X","packageId":"p","n":NaN}'),
              ("comment", b'{"name":"X",/*c*/"packageId":"p"}'),
              ("two-objects", PKG + PKG), ("trailing-garbage", PKG + b"x"),
-             ("bom", b"\xef\xbb\xbf" + PKG), ("empty", b""), ("blanks", b" \n\t "),
+             ("empty", b""), ("blanks", b" \n\t "),
              ("bare-key", b'{name:"X","packageId":"p"}'),
              ("hex-number", b'{"name":"X","packageId":"p","n":0x10}')]:
-    onespan("json-" + n, 400, b)
-for n, b in [("array", b"[]"), ("array-of-event", b"[" + PKG + b"]"), ("string", b'"PACKAGE_COMPLETE"'),
-             ("number", b"123"), ("null", b"null"), ("true", b"true")]:
-    onespan("not-object-" + n, 400, b)
-onespan("nesting-bomb-arrays", 400, b'{"name":"X","packageId":"p","a":' + b"[" * 30000 + b"]" * 30000 + b"}")
-onespan("nesting-bomb-objects", 400, b'{"name":"X","packageId":"p","a":' + b'{"a":' * 5000 + b"1" + b"}" * 5001)
-onespan("nesting-bomb-unclosed", 400, b"[" * 60000)
+    os_raw("json-" + n, b, "malformed JSON at byte ")
+# .NET's StreamWriter with Encoding.UTF8: a byte order mark, ignored.
+onespan("json-bom", 200, b"\xef\xbb\xbf" + PKG, event="PACKAGE_COMPLETE", tid="p1")
+for n, b in [("array", b"[]"), ("array-of-event", b"[" + PKG + b"]")]:
+    os_raw("not-object-" + n, b, "the JSON body is an array, not an object")
+# jansson takes nothing but an array or an object at the top.
+for n, b in [("string", b'"PACKAGE_COMPLETE"'), ("number", b"123"), ("null", b"null"),
+             ("true", b"true")]:
+    os_raw("not-object-" + n, b, "malformed JSON at byte ")
+os_raw("nesting-bomb-arrays", b'{"name":"X","packageId":"p","a":' + b"[" * 30000 + b"]" * 30000 + b"}",
+       "nested too deeply")
+os_raw("nesting-bomb-objects", b'{"name":"X","packageId":"p","a":' + b'{"a":' * 5000 + b"1" + b"}" * 5001,
+       "nested too deeply")
+os_raw("nesting-bomb-unclosed", b"[" * 60000, "nested too deeply")
 # --- numbers
-for n, v in [("int-2to64", b"18446744073709551616"), ("int-huge", b"123456789012345678901234567890"),
-             ("neg-int-huge", b"-123456789012345678901234567890"), ("real-overflow", b"1e999999"),
-             ("neg-real-overflow", b"-1e999999"), ("leading-zero", b"0123"), ("plus", b"+1")]:
-    onespan("number-" + n, 400, b'{"name":"X","packageId":"p","n":' + v + b"}")
+for n, v, why in [("int-2to64", b"18446744073709551616", "a number too large"),
+                  ("int-huge", b"123456789012345678901234567890", "a number too large"),
+                  ("neg-int-huge", b"-123456789012345678901234567890", "a number too large"),
+                  ("real-overflow", b"1e999999", "a number too large"),
+                  ("neg-real-overflow", b"-1e999999", "a number too large"),
+                  ("leading-zero", b"0123", "malformed JSON"), ("plus", b"+1", "malformed JSON")]:
+    os_raw("number-" + n, b'{"name":"X","packageId":"p","n":' + v + b"}", why)
 # --- UTF-8 and NUL
 for n, v in [("ff", b"\xff"), ("overlong-slash", b"\xc0\xaf"), ("surrogate-raw", b"\xed\xa0\x80"),
              ("truncated", b"\xe2\x82"), ("over-max", b"\xf4\x90\x80\x80"), ("lone-cont", b"\x80")]:
-    onespan("utf8-" + n, 400, b'{"name":"X' + v + b'","packageId":"p"}')
-onespan("utf8-escaped-lone-surrogate", 400, b'{"name":"X\\ud800","packageId":"p"}')
-onespan("nul-escape-name", 400, b'{"name":"PACKAGE_COMPLETE\\u0000","packageId":"p"}')
-onespan("nul-escape-message", 400, b'{"name":"X","packageId":"p","message":"a\\u0000b"}')
-onespan("nul-raw", 400, b'{"name":"X\x00","packageId":"p"}')
-onespan("control-char-raw", 400, b'{"name":"X\x01","packageId":"p"}')
-# --- sizes
-for f, n in [("sessionUser", 256), ("packageId", 256), ("newRoleId", 256), ("documentId", 257),
-             ("message", 4001), ("name", 256)]:
+    os_raw("utf8-" + n, b'{"name":"X' + v + b'","packageId":"p"}', "invalid UTF-8")
+os_raw("utf8-escaped-lone-surrogate", b'{"name":"X\\ud800","packageId":"p"}', "malformed JSON")
+os_raw("nul-escape-name", b'{"name":"PACKAGE_COMPLETE\\u0000","packageId":"p"}', "\\u0000")
+os_raw("nul-escape-message", b'{"name":"X","packageId":"p","message":"a\\u0000b"}', "\\u0000")
+os_raw("nul-raw", b'{"name":"X\x00","packageId":"p"}', "malformed JSON")
+os_raw("control-char-raw", b'{"name":"X\x01","packageId":"p"}', "malformed JSON")
+# --- sizes: stored with data; a field over its size is null in the record
+for f, n, lim in [("sessionUser", 256, 255), ("packageId", 256, 255), ("newRoleId", 256, 255),
+                  ("documentId", 257, 256), ("message", 4001, 4000), ("name", 256, 255)]:
     if f in ("packageId", "name"):
         b = ('{"name":"%s","packageId":"%s"}' % ("X" * n if f == "name" else "X",
                                                 "p" * n if f == "packageId" else "p")).encode()
     else:
         b = with_field(f, n)
-    onespan("overlong-" + f, 400, b)
-# --- duplicates, types, missing
+    onespan("overlong-" + f, 200, b, problems=["%s is over %d characters" % (f, lim)],
+            event="null" if f == "name" else ("X" if f == "packageId" else "PACKAGE_DECLINE"),
+            tid="null" if f == "packageId" else "p")
+# --- duplicate keys: the bytes cannot be data, so raw
 for n, b in [("dup-name", b'{"name":"X","name":"Y","packageId":"p"}'),
              ("dup-packageId", b'{"name":"X","packageId":"p","packageId":"q"}'),
              ("dup-nested", b'{"name":"X","packageId":"p","a":{"x":1,"x":2}}'),
              ("dup-escaped-key", b'{"name":"X","n\\u0061me":"Y","packageId":"p"}')]:
-    onespan(n, 400, b)
-for n, b in [("name-number", b'{"name":1,"packageId":"p"}'), ("name-null", b'{"name":null,"packageId":"p"}'),
-             ("name-array", b'{"name":["X"],"packageId":"p"}'), ("packageId-object", b'{"name":"X","packageId":{}}'),
-             ("message-number", b'{"name":"X","packageId":"p","message":5}'),
-             ("documentId-true", b'{"name":"X","packageId":"p","documentId":true}'),
-             ("sessionUser-array", b'{"name":"X","packageId":"p","sessionUser":[]}')]:
-    onespan("type-" + n, 400, b)
-for n, b in [("no-name", b'{"packageId":"p"}'), ("no-packageId", b'{"name":"X"}'),
-             ("empty-name", b'{"name":"","packageId":"p"}'), ("empty-packageId", b'{"name":"X","packageId":""}'),
-             ("empty-object", b"{}")]:
-    onespan("missing-" + n, 400, b)
-# --- CONTENT_LENGTH
+    os_raw(n, b, "a duplicate object key")
+# --- types, missing: stored with data, the field null in the record
+for n, b, why, ev, tx in [
+        ("name-number", b'{"name":1,"packageId":"p"}', "name is a number, not a string", "null", "p"),
+        ("name-null", b'{"name":null,"packageId":"p"}', "name is null, not a string", "null", "p"),
+        ("name-array", b'{"name":["X"],"packageId":"p"}', "name is an array, not a string", "null", "p"),
+        ("packageId-object", b'{"name":"X","packageId":{}}', "packageId is an object, not a string", "X", "null"),
+        ("message-number", b'{"name":"X","packageId":"p","message":5}', "message is a number, not a string", "X", "p"),
+        ("documentId-true", b'{"name":"X","packageId":"p","documentId":true}', "documentId is a boolean, not a string", "X", "p"),
+        ("sessionUser-array", b'{"name":"X","packageId":"p","sessionUser":[]}', "sessionUser is an array, not a string", "X", "p")]:
+    onespan("type-" + n, 200, b, problems=[why], event=ev, tid=tx)
+for n, b, why, ev, tx in [
+        ("no-name", b'{"packageId":"p"}', ["name is missing"], "null", "p"),
+        ("no-packageId", b'{"name":"X"}', ["packageId is missing"], "X", "null"),
+        ("empty-name", b'{"name":"","packageId":"p"}', ["name is empty"], "null", "p"),
+        ("empty-packageId", b'{"name":"X","packageId":""}', ["packageId is empty"], "X", "null"),
+        ("empty-object", b"{}", ["name is missing", "packageId is missing"], "null", "null")]:
+    onespan("missing-" + n, 200, b, problems=why, event=ev, tid=tx)
+# --- CONTENT_LENGTH: refused before authentication (a short body after it)
 for n, v, st in [("negative", "-1", 400), ("plus", "+45", 400), ("leading-space", " 45", 400),
                  ("trailing-space", "45 ", 400), ("hex", "0x2d", 400), ("exponent", "4.5e1", 400),
                  ("overflow", "99999999999999999999999", 400), ("2to64", "18446744073709551616", 400),
@@ -137,29 +181,57 @@ for n, a in [("wrong", "Basic nope"), ("prefix", "Basic " + KEY[:-1]), ("suffix"
 onespan("auth-missing", 401, PKG, auth=None)
 onespan("auth-before-parse", 401, b"{", auth="Basic nope")
 onespan("auth-token-of-alphatrust-in-path", 401, PKG, auth=None, REQUEST_URI="/esignhook/" + TOK)
-# --- AlphaTrust form
-for n, b in [("nul", FORM + b"&x=%00"), ("escape-zz", FORM + b"&x=%zz"), ("escape-short", FORM + b"&x=%4"),
-             ("escape-end", FORM + b"&x=%"), ("utf8-ff", FORM + b"&x=%ff"), ("utf8-overlong", FORM + b"&x=%c0%af"),
-             ("utf8-surrogate", FORM + b"&x=%ed%a0%80"), ("utf8-raw-ff", FORM + b"&x=\xff"),
-             ("dup-TransID", FORM + b"&TransID=2"), ("dup-EventType", FORM + b"&EventType=participant"),
-             ("dup-encoded-name", FORM + b"&%54ransID=2"), ("empty-field", FORM.replace(b"&", b"&&", 1)),
-             ("leading-amp", b"&" + FORM), ("trailing-amp", FORM + b"&"), ("no-name", FORM + b"&=x"),
-             ("TransID-alpha", b"TransID=12a&EventType=transaction"),
-             ("TransID-negative", b"TransID=-1&EventType=transaction"),
-             ("TransID-decimal", b"TransID=1.0&EventType=transaction"),
-             ("TransID-space", b"TransID=+1&EventType=transaction"),
-             ("TransID-fullwidth", b"TransID=%EF%BC%91&EventType=transaction"),
-             ("TransID-empty", b"TransID=&EventType=transaction"),
-             ("TransID-21-digits", b"TransID=123456789012345678901&EventType=transaction"),
-             ("PartStatus-alpha", FORM + b"&PartID=1&PartStatus=x"),
-             ("TXStatus-trailing-space", b"TransID=1&TXStatus=4+&EventType=transaction"),
-             ("ReassignedPartID-alpha", FORM + b"&ReassignedPartID=x"),
-             ("missing-EventType", b"TransID=1&TXStatus=4"), ("missing-TransID", b"EventType=transaction"),
-             ("empty-EventType", b"TransID=1&EventType="), ("overlong-EventType", b"TransID=1&EventType=" + b"e" * 256),
-             ("too-many-fields", FORM + b"".join(b"&f%d=1" % i for i in range(70))),
-             ("overlong-value", FORM + b"&VictimStatement=" + b"v" * 9000),
-             ("nul-raw", FORM + b"&x=a\x00b")]:
-    at_post(n, 400, b)
+# A form content type with a wrong OneSpan key stays AlphaTrust's: 401.
+onespan("auth-wrong-key-as-form", 401, PKG, auth="Basic nope",
+        CONTENT_TYPE="application/x-www-form-urlencoded")
+# --- AlphaTrust form: what cannot be decoded is stored as raw
+for n, b, why in [("nul", FORM + b"&x=%00", "form field 5: a NUL byte"),
+                  ("escape-zz", FORM + b"&x=%zz", "form field 5: bad %-escape"),
+                  ("escape-short", FORM + b"&x=%4", "form field 5: bad %-escape"),
+                  ("escape-end", FORM + b"&x=%", "form field 5: bad %-escape"),
+                  ("utf8-ff", FORM + b"&x=%ff", "form field 5: invalid UTF-8"),
+                  ("utf8-overlong", FORM + b"&x=%c0%af", "form field 5: invalid UTF-8"),
+                  ("utf8-surrogate", FORM + b"&x=%ed%a0%80", "form field 5: invalid UTF-8"),
+                  ("utf8-raw-ff", FORM + b"&x=\xff", "form field 5: invalid UTF-8"),
+                  ("too-many-fields", FORM + b"".join(b"&f%d=1" % i for i in range(70)),
+                   "more than 64 form fields"),
+                  ("overlong-value", FORM + b"&VictimStatement=" + b"v" * 9000,
+                   "form field 5 is over 8192 bytes"),
+                  ("nul-raw", FORM + b"&x=a\x00b", "form field 5: a NUL byte")]:
+    at_post(n, 200, b, problems=[why], raw="body")
+# ... a field given twice keeps its first value; the problem names it
+at_post("dup-TransID", 200, FORM + b"&TransID=2",
+        problems=["form field TransID given twice: the first value kept"],
+        event="transaction", tid="1234567890", fields={"TransID": "1234567890"})
+at_post("dup-EventType", 200, FORM + b"&EventType=participant",
+        problems=["form field EventType given twice"], event="transaction",
+        fields={"EventType": "transaction"})
+at_post("dup-encoded-name", 200, FORM + b"&%54ransID=2",
+        problems=["form field TransID given twice"], tid="1234567890")
+# ... empty pairs are skipped as WHATWG does: no problem at all
+for n, b in [("empty-field", FORM.replace(b"&", b"&&", 1)), ("leading-amp", b"&" + FORM),
+             ("trailing-amp", FORM + b"&")]:
+    at_post(n, 200, b, event="transaction", tid="1234567890")
+at_post("no-name", 200, FORM + b"&=x", problems=["form field 5 has no name: skipped"],
+        event="transaction")
+for n, b, why, tx in [
+        ("TransID-alpha", b"TransID=12a&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-negative", b"TransID=-1&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-decimal", b"TransID=1.0&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-space", b"TransID=+1&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-fullwidth", b"TransID=%EF%BC%91&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-empty", b"TransID=&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("TransID-21-digits", b"TransID=123456789012345678901&EventType=transaction", "TransID is not 1 to 20 digits", "null"),
+        ("PartStatus-alpha", FORM + b"&PartID=1&PartStatus=x", "PartStatus is not 1 to 20 digits", "1234567890"),
+        ("TXStatus-trailing-space", b"TransID=1&TXStatus=4+&EventType=transaction", "TXStatus is not 1 to 20 digits", "1"),
+        ("ReassignedPartID-alpha", FORM + b"&ReassignedPartID=x", "ReassignedPartID is not 1 to 20 digits", "1234567890")]:
+    at_post(n, 200, b, problems=[why], event="transaction", tid=tx)
+for n, b, why, ev, tx in [
+        ("missing-EventType", b"TransID=1&TXStatus=4", "EventType is missing", "null", "1"),
+        ("missing-TransID", b"EventType=transaction", "TransID is missing", "transaction", "null"),
+        ("empty-EventType", b"TransID=1&EventType=", "EventType is empty", "null", "1"),
+        ("overlong-EventType", b"TransID=1&EventType=" + b"e" * 256, "EventType is over 255 bytes", "null", "1")]:
+    at_post(n, 200, b, problems=[why], event=ev, tid=tx)
 at_post("no-token", 401, FORM, uri="/esignhook/alphatrust/")
 at_post("wrong-token", 401, FORM, uri="/esignhook/alphatrust/wrong")
 at_post("token-prefix", 401, FORM, uri="/esignhook/alphatrust/" + TOK[:-1])
@@ -170,14 +242,28 @@ at_post("token-trailing-slash", 401, FORM, uri="/esignhook/alphatrust/" + TOK + 
 at_post("onespan-key-as-token", 401, FORM, uri="/esignhook/alphatrust/" + KEY)
 at_post("token-in-body-only", 401, FORM + b"&token=" + TOK.encode(), uri="/esignhook/alphatrust")
 at_post("securitytoken-is-no-secret", 401, FORM.replace(b"=g", b"=" + TOK.encode()), uri="/esignhook/alphatrust")
-at_post("token-twice-in-query", 400, FORM, uri="/a?token=%s&token=%s" % (TOK, TOK),
-        QUERY_STRING="token=%s&token=%s" % (TOK, TOK))
-at_get("nul", 400, FORM.decode() + "&x=%00")
-at_get("escape", 400, FORM.decode() + "&x=%g0")
-at_get("dup", 400, FORM.decode() + "&TXStatus=4")
-at_get("missing-EventType", 400, "TransID=1")
+# A OneSpan key in Authorization does not admit a form without its token
+# to AlphaTrust, nor does a token admit OneSpan's JSON.
+at_post("alphatrust-token-as-basic", 401, FORM, uri="/esignhook/alphatrust",
+        HTTP_AUTHORIZATION="Basic " + TOK)
+at_post("token-twice-in-query", 200, FORM, uri="/a?token=%s&token=%s" % (TOK, TOK),
+        QUERY_STRING="token=%s&token=%s" % (TOK, TOK),
+        problems=["query field token given twice: the first value kept"], event="transaction")
+at_get("nul", 200, FORM.decode() + "&x=%00", problems=["query field 5: a NUL byte"], raw="query")
+at_get("escape", 200, FORM.decode() + "&x=%g0", problems=["query field 5: bad %-escape"], raw="query")
+at_get("dup", 200, FORM.decode() + "&TXStatus=4",
+       problems=["query field TXStatus given twice"], event="transaction")
+at_get("missing-EventType", 200, "TransID=1", problems=["EventType is missing"], event="null", tid="1")
 at_get("wrong-token", 401, FORM.decode(), uri="/esignhook/alphatrust/nope")
 at_get("token-param-wrong", 401, FORM.decode() + "&token=nope", uri="/esignhook/alphatrust")
+# --- senders' quirks: stored as the sender meant them, no problem
+onespan("java-form-content-type", 200, PKG, CONTENT_TYPE="application/x-www-form-urlencoded",
+        event="PACKAGE_COMPLETE", tid="p1")
+at_post("crlf-after-body", 200, FORM + b"\r\n", fields={"ps_securitytoken": "g"},
+        event="transaction")
+at_post("bom-before-body", 200, b"\xef\xbb\xbf" + FORM, fields={"TransID": "1234567890"})
+at_get("second-question-mark", 200, "token=%s?EventType=transaction&TransID=1" % TOK,
+       uri="/esignhook/alphatrust", event="transaction", tid="1")
 # --- methods
 for m in ["PUT", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "PATCH", "get", "post", "POST ",
           "", "GET\r\nX-Injected: 1", "POST\nts=2026 level=info status=200"]:
@@ -196,22 +282,48 @@ onespan("log-forge-remote-addr", 401, PKG, auth="Basic nope",
         REMOTE_ADDR="1.2.3.4\nts=2026-01-01T00:00:00Z level=info status=200 id=forged")
 onespan("log-forge-remote-addr-cr", 401, PKG, auth="Basic nope", REMOTE_ADDR="1.2.3.4\r status=200")
 
+def plain_clen(env):
+    v = env.get("CONTENT_LENGTH")
+    if v is None or v == "":
+        return True
+    return v.isdigit() and v.isascii() and int(v) <= 65536
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         if f.endswith(".req"):
             os.unlink(os.path.join(OUT, f))
     names = set()
-    for name, expect, env, body in cases:
+    for name, expect, env, body, problems, raw, event, tid, fields in cases:
         assert name not in names, name
         names.add(name)
+        # Only an authenticated POST within its declared size is read.
+        read = env["REQUEST_METHOD"] == "POST" and expect not in (401, 405, 415) \
+            and plain_clen(env)
+        assert expect == 200 or not (problems or raw or event or tid or fields), name
+        if raw == "query":
+            assert not any(f.startswith("token=") for f in
+                           env["QUERY_STRING"].replace("?", "&").split("&")), name
         with open(os.path.join(OUT, name + ".req"), "wb") as fp:
             fp.write(("expect=%d\n" % expect).encode())
+            fp.write(("expect-read=%s\n" % ("yes" if read else "no")).encode())
+            for p in problems:
+                fp.write(("expect-problem=%s\n" % esc(p)).encode())
+            if raw:
+                fp.write(("expect-raw=%s\n" % raw).encode())
+            if event is not None:
+                fp.write(("expect-event=%s\n" % esc(event)).encode())
+            if tid is not None:
+                fp.write(("expect-transaction_id=%s\n" % esc(tid)).encode())
+            for k, v in fields.items():
+                fp.write(("expect-field=%s=%s\n" % (esc(k), esc(v))).encode())
             for k, v in env.items():
                 fp.write(("%s=%s\n" % (k, esc(v))).encode())
             fp.write(b"\n")
             fp.write(body)
-    print("%d cases in %s" % (len(cases), OUT))
+    stored = sum(1 for c in cases if c[1] == 200)
+    print("%d cases in %s (%d stored, %d refused)" % (len(cases), OUT, stored,
+                                                      len(cases) - stored))
 
 if __name__ == "__main__":
     main()
