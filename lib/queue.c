@@ -748,9 +748,9 @@ eh_queue_finish(struct eh_queue *q, struct eh_claim *c, enum eh_folder to,
 	}
 	/* The new state first: a crash before the record follows leaves
 	 * the record in cur/ with its old state, to be tried again.  An
-	 * event done at its first attempt with no action has nothing to
-	 * say: no state (the common case, one fsync less). */
-	if ((to != EH_F_DONE || c->st.attempts > 0 || c->st.actions_done) &&
+	 * event done at its first attempt has nothing to say (its matching
+	 * actions all ran, once): no state, one fsync less per event. */
+	if ((to != EH_F_DONE || c->st.attempts > 0) &&
 	    write_state(q, q->fd[to], c->id, &c->st) != 0)
 		goto out;
 	if (renameat(q->fd[EH_F_CUR], name, q->fd[to], name) != 0) {
