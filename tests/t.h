@@ -45,6 +45,12 @@ extern int t_failed;
 } while (0)
 
 /* Helpers shared by the test files (tests/unit.c). */
+/* A configuration source for tests: { key, value } pairs ended by NULL;
+ * t_kv_lookup is its eh_lookup_fn. */
+struct t_kv {
+	const char *k, *v;
+};
+const char *t_kv_lookup(void *ctx, const char *key);
 char *t_read_file(const char *path, size_t *len);
 char *t_tmpdir(void);
 void t_rmtree(const char *path);

@@ -6,21 +6,6 @@
 #include "../lib/esignhook.h"
 #include "t.h"
 
-struct kv {
-	const char *k, *v;
-};
-
-static const char *
-kv_lookup(void *ctx, const char *key)
-{
-	const struct kv *p;
-
-	for (p = ctx; p->k != NULL; p++)
-		if (strcmp(p->k, key) == 0)
-			return p->v;
-	return NULL;
-}
-
 static int
 has_secret(const struct eh_secrets *s, const char *plain)
 {
@@ -53,7 +38,7 @@ defaults(void)
 static void
 apply_all(void)
 {
-	struct kv kv[] = {
+	struct t_kv kv[] = {
 		{ "ESIGNHOOK_SPOOL", "/var/spool/x" },
 		{ "ESIGNHOOK_ONESPAN_KEYS", " k1 , secureKey#1,, " },
 		{ "ESIGNHOOK_ALPHATRUST_TOKENS", "tok-A_1.~" },
@@ -71,7 +56,7 @@ apply_all(void)
 	const char *bad;
 
 	eh_config_init(&c);
-	T_EQ_INT(eh_config_apply(&c, kv_lookup, kv, &bad), EH_OK);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, kv, &bad), EH_OK);
 	T_CHECK(bad == NULL);
 	T_EQ_STR(c.spool, "/var/spool/x");
 	T_EQ_INT(c.onespan.n, 2);
@@ -134,7 +119,7 @@ static void
 invalid_values(void)
 {
 	struct eh_config c;
-	struct kv kv[2] = { { NULL, NULL }, { NULL, NULL } };
+	struct t_kv kv[2] = { { NULL, NULL }, { NULL, NULL } };
 	const char *bad;
 	size_t i;
 	enum eh_err err;
@@ -143,7 +128,7 @@ invalid_values(void)
 		eh_config_init(&c);
 		kv[0].k = invalid[i].key;
 		kv[0].v = invalid[i].value;
-		err = eh_config_apply(&c, kv_lookup, kv, &bad);
+		err = eh_config_apply(&c, t_kv_lookup, kv, &bad);
 		if (err != EH_ERR_CONFIG)
 			fprintf(stderr, "  case %s=%s\n", invalid[i].key,
 			    invalid[i].value);
@@ -156,7 +141,7 @@ invalid_values(void)
 static void
 layering(void)
 {
-	struct kv file[] = {
+	struct t_kv file[] = {
 		{ "ESIGNHOOK_SPOOL", "/a" },
 		{ "ESIGNHOOK_ONESPAN_KEYS", "old" },
 		{ "ESIGNHOOK_MAX_BODY", "100" },
@@ -171,15 +156,15 @@ layering(void)
 	struct eh_config c;
 
 	eh_config_init(&c);
-	T_EQ_INT(eh_config_apply(&c, kv_lookup, file, NULL), EH_OK);
-	T_EQ_INT(eh_config_apply(&c, kv_lookup, env, NULL), EH_OK);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, file, NULL), EH_OK);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, env, NULL), EH_OK);
 	T_EQ_STR(c.spool, "/b");
 	T_EQ_INT(c.max_body, 100);
 	T_EQ_INT(c.onespan.n, 1);
-	T_CHECK(eh_config_any(kv_lookup, req));
-	T_CHECK(!eh_config_any(kv_lookup, (struct kv[]){ { NULL, NULL } }));
+	T_CHECK(eh_config_any(t_kv_lookup, req));
+	T_CHECK(!eh_config_any(t_kv_lookup, (struct t_kv[]){ { NULL, NULL } }));
 	/* An empty list is an override too: that provider is closed. */
-	T_EQ_INT(eh_config_apply(&c, kv_lookup, req, NULL), EH_OK);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, req, NULL), EH_OK);
 	T_EQ_INT(c.onespan.n, 0);
 	eh_config_free(&c);
 }
@@ -252,7 +237,7 @@ static const struct {
 static void
 read_timeout(void)
 {
-	struct kv kv[2] = { { "ESIGNHOOK_READ_TIMEOUT", NULL }, { NULL, NULL } };
+	struct t_kv kv[2] = { { "ESIGNHOOK_READ_TIMEOUT", NULL }, { NULL, NULL } };
 	const char *text = "ESIGNHOOK_READ_TIMEOUT=3s\n";
 	struct eh_conffile cf;
 	struct eh_config c;
@@ -262,7 +247,7 @@ read_timeout(void)
 	    i++) {
 		eh_config_init(&c);
 		kv[0].v = read_timeouts[i].value;
-		T_EQ_INT(eh_config_apply(&c, kv_lookup, kv, NULL), EH_OK);
+		T_EQ_INT(eh_config_apply(&c, t_kv_lookup, kv, NULL), EH_OK);
 		T_EQ_INT(c.read_timeout_ms, read_timeouts[i].ms);
 		eh_config_free(&c);
 	}

@@ -6,21 +6,6 @@
 #include "../lib/esignhook.h"
 #include "t.h"
 
-struct kv {
-	const char *k, *v;
-};
-
-static const char *
-kv_lookup(void *ctx, const char *key)
-{
-	const struct kv *p;
-
-	for (p = ctx; p->k != NULL; p++)
-		if (strcmp(p->k, key) == 0)
-			return p->v;
-	return NULL;
-}
-
 static const struct {
 	const char *in;
 	int64_t ms;     /* -1: refused */
@@ -76,7 +61,7 @@ static void
 apply_all(void)
 {
 	/* "whsec_" + base64("0123456789abcdef0123456789abcdef") */
-	struct kv kv[] = {
+	struct t_kv kv[] = {
 		{ "ESIGNHOOK_KEEP_DONE", "0" },
 		{ "ESIGNHOOK_SEEN_KEEP", "2d" },
 		{ "ESIGNHOOK_RETRY_SCHEDULE", " 250ms, 1s ,2m" },
@@ -99,7 +84,7 @@ apply_all(void)
 	const char *bad;
 
 	eh_ctl_config_init(&c);
-	T_EQ_INT(eh_ctl_config_apply(&c, kv_lookup, kv, &bad), EH_OK);
+	T_EQ_INT(eh_ctl_config_apply(&c, t_kv_lookup, kv, &bad), EH_OK);
 	T_CHECK(bad == NULL);
 	T_EQ_INT(c.keep_done_ms, 0);
 	T_EQ_INT(c.seen_keep_ms, 2 * 86400000LL);
@@ -156,7 +141,7 @@ invalid_values(void)
 {
 	struct eh_ctl_config c;
 	const char *bad;
-	struct kv kv[2];
+	struct t_kv kv[2];
 	size_t i;
 
 	for (i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
@@ -164,7 +149,7 @@ invalid_values(void)
 		kv[0].v = invalid[i].value;
 		kv[1].k = kv[1].v = NULL;
 		eh_ctl_config_init(&c);
-		T_EQ_INT(eh_ctl_config_apply(&c, kv_lookup, kv, &bad),
+		T_EQ_INT(eh_ctl_config_apply(&c, t_kv_lookup, kv, &bad),
 		    EH_ERR_CONFIG);
 		T_EQ_STR(bad, invalid[i].key);
 		eh_ctl_config_free(&c);
@@ -234,12 +219,12 @@ write_file(const char *dir, const char *text)
 static void
 load_file_then_env(void)
 {
-	struct kv env[] = {
+	struct t_kv env[] = {
 		{ "ESIGNHOOK_EXEC_TIMEOUT", "2s" },
 		{ "ESIGNHOOK_MAX_BODY", "1k" },
 		{ NULL, NULL }
 	};
-	struct kv badenv[] = {
+	struct t_kv badenv[] = {
 		{ "ESIGNHOOK_FORWARD_TIMEOUT", "soon" },
 		{ NULL, NULL }
 	};
@@ -252,7 +237,7 @@ load_file_then_env(void)
 	    "ESIGNHOOK_EXEC=\"cat > /dev/null\"\n"
 	    "ESIGNHOOK_EXEC_TIMEOUT=9s\n"
 	    "ESIGNHOOK_FORWARD_SECRET=whsec_c2VjcmV0\n");
-	T_EQ_INT(eh_config_load(&r, &c, path, kv_lookup, env, msg,
+	T_EQ_INT(eh_config_load(&r, &c, path, t_kv_lookup, env, msg,
 	    sizeof(msg)), EH_OK);
 	T_EQ_STR(r.spool, "/var/spool/esignhook");
 	T_EQ_INT(r.onespan.n, 1);
@@ -264,13 +249,13 @@ load_file_then_env(void)
 	eh_ctl_config_free(&c);
 
 	/* The receiver loads the same file, ignoring the tool's keys. */
-	T_EQ_INT(eh_config_load(&r, NULL, path, kv_lookup, env, msg,
+	T_EQ_INT(eh_config_load(&r, NULL, path, t_kv_lookup, env, msg,
 	    sizeof(msg)), EH_OK);
 	T_EQ_STR(r.spool, "/var/spool/esignhook");
 	eh_config_free(&r);
 
 	/* A bad value names the key, never the value. */
-	T_EQ_INT(eh_config_load(&r, &c, path, kv_lookup, badenv, msg,
+	T_EQ_INT(eh_config_load(&r, &c, path, t_kv_lookup, badenv, msg,
 	    sizeof(msg)), EH_ERR_CONFIG);
 	T_EQ_STR(msg, "environment: invalid value for "
 	    "ESIGNHOOK_FORWARD_TIMEOUT");
@@ -279,7 +264,7 @@ load_file_then_env(void)
 	free(path);
 
 	path = write_file(dir, "ESIGNHOOK_FORWARD_SECRET=plain-secret\n");
-	T_EQ_INT(eh_config_load(&r, &c, path, kv_lookup, env, msg,
+	T_EQ_INT(eh_config_load(&r, &c, path, t_kv_lookup, env, msg,
 	    sizeof(msg)), EH_ERR_CONFIG);
 	T_CHECK(strstr(msg, "invalid value for ESIGNHOOK_FORWARD_SECRET") !=
 	    NULL);
@@ -289,7 +274,7 @@ load_file_then_env(void)
 	free(path);
 
 	path = write_file(dir, "ESIGNHOOK_SPOOL=/x\nESIGNHOOK_EXECC=1\n");
-	T_EQ_INT(eh_config_load(&r, &c, path, kv_lookup, env, msg,
+	T_EQ_INT(eh_config_load(&r, &c, path, t_kv_lookup, env, msg,
 	    sizeof(msg)), EH_ERR_CONFIG);
 	T_CHECK(strstr(msg, ":2: ") != NULL);
 	eh_config_free(&r);
@@ -297,7 +282,7 @@ load_file_then_env(void)
 	free(path);
 
 	T_EQ_INT(eh_config_load(&r, &c, "/nonexistent/esignhook.conf",
-	    kv_lookup, env, msg, sizeof(msg)), EH_ERR_CONFIG);
+	    t_kv_lookup, env, msg, sizeof(msg)), EH_ERR_CONFIG);
 	T_EQ_STR(msg, "cannot read /nonexistent/esignhook.conf: "
 	    "No such file or directory");
 	eh_config_free(&r);

@@ -44,6 +44,17 @@ static const struct {
 	{ "view", t_view },
 };
 
+const char *
+t_kv_lookup(void *ctx, const char *key)
+{
+	const struct t_kv *p;
+
+	for (p = ctx; p->k != NULL; p++)
+		if (strcmp(p->k, key) == 0)
+			return p->v;
+	return NULL;
+}
+
 char *
 t_read_file(const char *path, size_t *len)
 {
