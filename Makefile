@@ -35,7 +35,8 @@ endif
 
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
-	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c
+	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c lib/oauth.c \
+	lib/multipart.c
 # The operator tool's modules: a library of their own, so that the
 # receiver never links libcurl.
 CTL_SRCS = lib/queue.c lib/drain.c lib/inject.c lib/http.c lib/forward.c lib/exec.c lib/osapi.c lib/download.c lib/register.c lib/view.c
@@ -43,7 +44,8 @@ TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
-	tests/test-hostile.c tests/test-queue.c tests/test-ctlconfig.c tests/test-forward.c tests/test-exec.c tests/test-download.c tests/test-view.c
+	tests/test-hostile.c tests/test-queue.c tests/test-ctlconfig.c tests/test-forward.c tests/test-exec.c tests/test-download.c tests/test-view.c \
+	tests/test-oauth.c tests/test-multipart.c
 HEADERS = lib/esignhook.h lib/extern.h
 
 # Objects live under build/<tree>/; the default tree's binaries are
@@ -52,7 +54,7 @@ OBJ = build/obj
 SAN_OBJ = build/san
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 
-FUZZ_TARGETS = form onespan alphatrust config handler record
+FUZZ_TARGETS = form onespan alphatrust config handler record oauth
 FUZZ_SECONDS ?= 60
 REPLAYS = $(patsubst %,$(OBJ)/replay-%,$(FUZZ_TARGETS))
 SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
@@ -154,7 +156,7 @@ check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/esignhookctl $(SAN_OBJ)/unit \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook ESIGNHOOKCTL_BIN=$(SAN_OBJ)/esignhookctl \
 	UNIT=$(SAN_OBJ)/unit \
 	REPLAY_DIR=$(SAN_OBJ) E2E_SANITIZED=1 \
-	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-concurrency e2e-lifecycle \
+	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-oauth e2e-concurrency e2e-lifecycle \
 	e2e-drain e2e-exec e2e-forward e2e-download e2e-view" \
 	sh tests/run.sh
 
@@ -182,7 +184,7 @@ clean:
 # the load generator and the Flask baseline); nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
 	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 \
-	libapache2-mod-fcgid curl clang valgrind python3 procps openssl \
+	libapache2-mod-fcgid curl clang valgrind python3 python3-requests-oauthlib procps openssl \
 	libcurl4-openssl-dev prometheus strace util-linux
 BENCH_DEPS = wrk python3-flask gunicorn
 define install_missing

@@ -71,6 +71,9 @@ static const char usage_text[] =
 "  ESIGNHOOK_READ_TIMEOUT       FastCGI: longest wait on a client (default 10s)\n"
 "  ESIGNHOOK_SANDBOX            on (default): Landlock + seccomp after start-up\n"
 "  ESIGNHOOK_ALLOW_ROOT         1 to serve as root (refused otherwise)\n"
+"  ESIGNHOOK_OAUTH_CLIENT_ID    OneSpan OAuth 2.0: the client id (.../oauth/token)\n"
+"  ESIGNHOOK_OAUTH_CLIENT_SECRETS  its secrets, comma-separated (first signs)\n"
+"  ESIGNHOOK_OAUTH_TOKEN_TTL    access token lifetime (default 1h, at most 1d)\n"
 "\n"
 "See the README (or man 8 esignhook) for the spool format and deployment.\n";
 
@@ -131,6 +134,9 @@ log_request(const struct eh_log *lg, const struct eh_request *req,
 	eh_logfmt(line, sizeof(line), &len, "status", num);
 	eh_logfmt(line, sizeof(line), &len, "method", req->method);
 	eh_logfmt(line, sizeof(line), &len, "provider", out->provider);
+	/* Which credential let it in, never the credential. */
+	if (out->auth != NULL)
+		eh_logfmt(line, sizeof(line), &len, "auth", out->auth);
 	eh_logfmt(line, sizeof(line), &len, "event",
 	    out->event[0] != '\0' ? out->event : NULL);
 	eh_logfmt(line, sizeof(line), &len, "id",
@@ -190,11 +196,15 @@ format_reply(char *buf, size_t cap, const struct eh_response *r)
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
+	    "%s"
 	    "%s%s%s"
 	    "%s%s%s"
 	    "%s%s%s"
 	    "\r\n",
 	    r->status, status_text(r->status), r->content_type, r->body_len,
+	    /* RFC 6749 5.1: a token response is cached by nobody, HTTP/1.0
+	     * caches included. */
+	    r->no_cache ? "Pragma: no-cache\r\n" : "",
 	    r->allow != NULL ? "Allow: " : "",
 	    r->allow != NULL ? r->allow : "", r->allow != NULL ? "\r\n" : "",
 	    r->www_authenticate != NULL ? "WWW-Authenticate: " : "",
@@ -247,6 +257,8 @@ request_from(struct eh_request *req, eh_lookup_fn lookup, void *ctx)
 	req->remote_addr = lookup(ctx, "REMOTE_ADDR");
 	req->request_id = lookup(ctx, "REQUEST_ID");
 	req->path_info = lookup(ctx, "PATH_INFO");
+	/* The clock Bearer tokens are minted and checked by. */
+	req->now = (int64_t)time(NULL);
 	/* Read only once the request is authenticated (eh_serve). */
 	req->body_state = EH_BODY_UNREAD;
 }
@@ -310,6 +322,11 @@ serve_one(struct eh_outcome *out, struct eh_request *req,
 			out->sys_op = "write reply";
 	}
 	log_request(lg, req, &d, out, t0);
+	/* A token response: no copy of the token outlives its sending. */
+	if (d.token_endpoint) {
+		sodium_memzero(wire, sizeof(wire));
+		sodium_memzero(d.resp.body, sizeof(d.resp.body));
+	}
 	eh_decision_free(&d);
 }
 
@@ -505,7 +522,8 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 		return;
 	}
 	if (eh_config_copy(&local, srv->cfg) != EH_OK ||
-	    eh_config_apply(&local, fcgi_lookup, r, &badkey) != EH_OK) {
+	    eh_config_apply(&local, fcgi_lookup, r, &badkey) != EH_OK ||
+	    eh_config_check(&local, &badkey) != EH_OK) {
 		fcgi_config_error(srv, r, badkey, &t0);
 		eh_config_free(&local);
 		return;
@@ -972,8 +990,19 @@ check_config(const struct eh_config *cfg)
 
 	printf("config: ESIGNHOOK_CONFIG=%s\n", getenv("ESIGNHOOK_CONFIG") ?
 	    getenv("ESIGNHOOK_CONFIG") : "(none)");
-	printf("onespan: %zu key(s)%s\n", cfg->onespan.n, cfg->onespan.n ?
-	    "" : " - OneSpan callbacks will be refused (401)");
+	printf("onespan: %zu key(s)%s\n", cfg->onespan.n, cfg->onespan.n ||
+	    cfg->oauth.client_id != NULL ? "" :
+	    " - OneSpan callbacks will be refused (401)");
+	/* The client id is no secret (it is typed into OneSpan next to
+	 * the URL); the secrets are only counted. */
+	if (cfg->oauth.client_id != NULL)
+		printf("oauth: client %s, %zu secret(s), token lifetime %lld s "
+		    "(token endpoint: <location>/oauth/token)\n",
+		    cfg->oauth.client_id, cfg->oauth.secrets.n,
+		    (long long)cfg->oauth.ttl_s);
+	else
+		printf("oauth: no client - token requests will be refused "
+		    "(401), Bearer callbacks too\n");
 	printf("alphatrust: %zu token(s)%s\n", cfg->alphatrust.n,
 	    cfg->alphatrust.n ? "" :
 	    " - AlphaTrust callbacks will be refused (401)");
@@ -983,9 +1012,11 @@ check_config(const struct eh_config *cfg)
 		    "serve as root unless ESIGNHOOK_ALLOW_ROOT=1\n");
 	printf("sandbox: %s\n", cfg->sandbox ? "on" : "off");
 	printf("max body: %zu bytes\n", cfg->max_body);
-	if (cfg->onespan.n == 0 && cfg->alphatrust.n == 0) {
+	if (cfg->onespan.n == 0 && cfg->alphatrust.n == 0 &&
+	    cfg->oauth.client_id == NULL) {
 		printf("error: no secret configured: set "
-		    "ESIGNHOOK_ONESPAN_KEYS or ESIGNHOOK_ALPHATRUST_TOKENS\n");
+		    "ESIGNHOOK_ONESPAN_KEYS, ESIGNHOOK_ALPHATRUST_TOKENS or "
+		    "ESIGNHOOK_OAUTH_CLIENT_ID and _SECRETS\n");
 		bad = 1;
 	}
 	if (cfg->spool == NULL) {

@@ -22,7 +22,8 @@ const char *const eh_config_keys[] = {
 	"ESIGNHOOK_MAX_BODY", "ESIGNHOOK_SPOOL_MAX_EVENTS",
 	"ESIGNHOOK_SPOOL_MIN_FREE", "ESIGNHOOK_PROVIDER", "ESIGNHOOK_LOG",
 	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", "ESIGNHOOK_SANDBOX",
-	"ESIGNHOOK_READ_TIMEOUT", NULL
+	"ESIGNHOOK_READ_TIMEOUT", "ESIGNHOOK_OAUTH_CLIENT_ID",
+	"ESIGNHOOK_OAUTH_CLIENT_SECRETS", "ESIGNHOOK_OAUTH_TOKEN_TTL", NULL
 };
 
 #define RESPONSE_TEXT_MAX 255
@@ -31,6 +32,9 @@ const char *const eh_config_keys[] = {
 #define SECRETS_MAX 16
 /* A longer wait is no bound: an hour, as milliseconds. */
 #define READ_TIMEOUT_MAX_MS (3600LL * 1000)
+/* A client id is no secret but goes into Basic credentials and logs of
+ * check-config: printable and short. */
+#define CLIENT_ID_MAX 255
 
 void
 eh_config_init(struct eh_config *cfg)
@@ -44,6 +48,7 @@ eh_config_init(struct eh_config *cfg)
 	cfg->threads = EH_DEFAULT_THREADS;
 	cfg->sandbox = 1;
 	cfg->read_timeout_ms = EH_DEFAULT_READ_TIMEOUT_MS;
+	cfg->oauth.ttl_s = EH_OAUTH_DEFAULT_TTL;
 }
 
 static void
@@ -56,6 +61,17 @@ secrets_free(struct eh_secrets *s)
 	s->n = 0;
 }
 
+/* The OAuth client's secrets: their digests and their signing keys. */
+static void
+oauth_secrets_free(struct eh_oauth *o)
+{
+	if (o->mac_key != NULL)
+		sodium_memzero(o->mac_key, o->secrets.n * sizeof(*o->mac_key));
+	free(o->mac_key);
+	o->mac_key = NULL;
+	secrets_free(&o->secrets);
+}
+
 void
 eh_config_free(struct eh_config *cfg)
 {
@@ -63,6 +79,8 @@ eh_config_free(struct eh_config *cfg)
 	free(cfg->response_text);
 	secrets_free(&cfg->onespan);
 	secrets_free(&cfg->alphatrust);
+	free(cfg->oauth.client_id);
+	oauth_secrets_free(&cfg->oauth);
 	eh_config_init(cfg);
 }
 
@@ -93,6 +111,24 @@ secrets_copy(struct eh_secrets *dst, const struct eh_secrets *src)
 	return EH_OK;
 }
 
+static enum eh_err
+oauth_copy(struct eh_oauth *dst, const struct eh_oauth *src)
+{
+	dst->client_id = NULL;
+	dst->mac_key = NULL;
+	if (secrets_copy(&dst->secrets, &src->secrets) != EH_OK ||
+	    strdup_opt(&dst->client_id, src->client_id) != EH_OK)
+		return EH_ERR_NOMEM;
+	if (src->secrets.n == 0)
+		return EH_OK;
+	dst->mac_key = malloc(src->secrets.n * sizeof(*src->mac_key));
+	if (dst->mac_key == NULL)
+		return EH_ERR_NOMEM;
+	memcpy(dst->mac_key, src->mac_key, src->secrets.n *
+	    sizeof(*src->mac_key));
+	return EH_OK;
+}
+
 enum eh_err
 eh_config_copy(struct eh_config *dst, const struct eh_config *src)
 {
@@ -100,10 +136,15 @@ eh_config_copy(struct eh_config *dst, const struct eh_config *src)
 	dst->spool = dst->response_text = NULL;
 	dst->onespan.digest = dst->alphatrust.digest = NULL;
 	dst->onespan.n = dst->alphatrust.n = 0;
+	dst->oauth.client_id = NULL;
+	dst->oauth.secrets.digest = NULL;
+	dst->oauth.secrets.n = 0;
+	dst->oauth.mac_key = NULL;
 	if (strdup_opt(&dst->spool, src->spool) != EH_OK ||
 	    strdup_opt(&dst->response_text, src->response_text) != EH_OK ||
 	    secrets_copy(&dst->onespan, &src->onespan) != EH_OK ||
-	    secrets_copy(&dst->alphatrust, &src->alphatrust) != EH_OK) {
+	    secrets_copy(&dst->alphatrust, &src->alphatrust) != EH_OK ||
+	    oauth_copy(&dst->oauth, &src->oauth) != EH_OK) {
 		eh_config_free(dst);
 		return EH_ERR_NOMEM;
 	}
@@ -174,12 +215,16 @@ printable(const char *s, size_t n)
 
 /*
  * "a, b,c": comma-separated, blanks around each trimmed, empty entries
- * skipped.  Each secret is hashed; only digests are kept.
+ * skipped.  Each secret is hashed; only digests are kept, and, with
+ * keys, each one's token-signing key (eh_oauth_derive) in the same
+ * order: *keys is then replaced by a new array (NULL for no secret).
  */
 static enum eh_err
-parse_secrets(struct eh_secrets *out, const char *s, int url_token)
+parse_secrets(struct eh_secrets *out, const char *s, int url_token,
+    unsigned char (**keys)[32])
 {
 	struct eh_secrets set = { 0, NULL };
+	unsigned char (*k)[32] = NULL;
 	const char *cur = s, *p;
 	size_t cnt = 0, n;
 
@@ -187,22 +232,43 @@ parse_secrets(struct eh_secrets *out, const char *s, int url_token)
 		if (n == 0)
 			continue;
 		if ((url_token && !url_safe(p, n)) || !eh__printable(p, n) ||
-		    cnt == SECRETS_MAX) {
-			secrets_free(&set);
-			return EH_ERR_CONFIG;
-		}
+		    cnt == SECRETS_MAX)
+			goto bad;
 		if (set.digest == NULL) {
 			set.digest = calloc(SECRETS_MAX, sizeof(*set.digest));
 			if (set.digest == NULL)
-				return EH_ERR_NOMEM;
+				goto nomem;
+			if (keys != NULL) {
+				k = calloc(SECRETS_MAX, sizeof(*k));
+				if (k == NULL)
+					goto nomem;
+			}
 		}
-		crypto_hash_sha256(set.digest[cnt++], (const unsigned char *)p,
+		crypto_hash_sha256(set.digest[cnt], (const unsigned char *)p,
 		    (unsigned long long)n);
-		set.n = cnt;
+		if (k != NULL)
+			eh_oauth_derive(k[cnt], p, n);
+		set.n = ++cnt;
+	}
+	if (keys != NULL) {
+		if (*keys != NULL)
+			sodium_memzero(*keys, out->n * sizeof(**keys));
+		free(*keys);
+		*keys = k;
 	}
 	secrets_free(out);
 	*out = set;
 	return EH_OK;
+bad:
+	if (k != NULL)
+		sodium_memzero(k, SECRETS_MAX * sizeof(*k));
+	free(k);
+	secrets_free(&set);
+	return EH_ERR_CONFIG;
+nomem:
+	free(k);
+	secrets_free(&set);
+	return EH_ERR_NOMEM;
 }
 
 static enum eh_err
@@ -235,9 +301,9 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		free(cfg->spool);
 		cfg->spool = copy;
 	} else if (strcmp(key, "ESIGNHOOK_ONESPAN_KEYS") == 0) {
-		return parse_secrets(&cfg->onespan, v, 0);
+		return parse_secrets(&cfg->onespan, v, 0, NULL);
 	} else if (strcmp(key, "ESIGNHOOK_ALPHATRUST_TOKENS") == 0) {
-		return parse_secrets(&cfg->alphatrust, v, 1);
+		return parse_secrets(&cfg->alphatrust, v, 1, NULL);
 	} else if (strcmp(key, "ESIGNHOOK_RESPONSE_TEXT") == 0) {
 		if (strlen(v) > RESPONSE_TEXT_MAX || !printable(v, strlen(v)))
 			return EH_ERR_CONFIG;
@@ -292,8 +358,49 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		    ms > READ_TIMEOUT_MAX_MS)
 			return EH_ERR_CONFIG;
 		cfg->read_timeout_ms = ms;
+	} else if (strcmp(key, "ESIGNHOOK_OAUTH_CLIENT_ID") == 0) {
+		/* Empty: no client (a per-request override can close it). */
+		if (strlen(v) > CLIENT_ID_MAX || !printable(v, strlen(v)))
+			return EH_ERR_CONFIG;
+		copy = NULL;
+		if (*v != '\0') {
+			copy = eh__strndup(v, strlen(v));
+			if (copy == NULL)
+				return EH_ERR_NOMEM;
+		}
+		free(cfg->oauth.client_id);
+		cfg->oauth.client_id = copy;
+	} else if (strcmp(key, "ESIGNHOOK_OAUTH_CLIENT_SECRETS") == 0) {
+		return parse_secrets(&cfg->oauth.secrets, v, 0,
+		    &cfg->oauth.mac_key);
+	} else if (strcmp(key, "ESIGNHOOK_OAUTH_TOKEN_TTL") == 0) {
+		/* A duration as ESIGNHOOK_READ_TIMEOUT's, in whole seconds:
+		 * the token says its expiry in seconds. */
+		if (eh_duration_parse(v, &ms) != EH_OK || ms % 1000 != 0 ||
+		    ms < 1000 || ms > EH_OAUTH_MAX_TTL * 1000LL)
+			return EH_ERR_CONFIG;
+		cfg->oauth.ttl_s = ms / 1000;
 	} else
 		return EH_ERR_CONFIG;
+	return EH_OK;
+}
+
+enum eh_err
+eh_config_check(const struct eh_config *cfg, const char **badkey)
+{
+	if (badkey != NULL)
+		*badkey = NULL;
+	/* Half a client is a mistake, not "OAuth off": say so. */
+	if (cfg->oauth.client_id != NULL && cfg->oauth.secrets.n == 0) {
+		if (badkey != NULL)
+			*badkey = "ESIGNHOOK_OAUTH_CLIENT_SECRETS";
+		return EH_ERR_CONFIG;
+	}
+	if (cfg->oauth.client_id == NULL && cfg->oauth.secrets.n > 0) {
+		if (badkey != NULL)
+			*badkey = "ESIGNHOOK_OAUTH_CLIENT_ID";
+		return EH_ERR_CONFIG;
+	}
 	return EH_OK;
 }
 
@@ -521,6 +628,16 @@ eh_config_load(struct eh_config *cfg, struct eh_ctl_config *ctl,
 	if (err != EH_OK) {
 		snprintf(msg, msgsz, "environment: invalid value for %s",
 		    badkey != NULL ? badkey : "?");
+		return err;
+	}
+	/* Once every source is in: one may name the id, another the
+	 * secrets. */
+	err = eh_config_check(cfg, &badkey);
+	if (err != EH_OK) {
+		snprintf(msg, msgsz, "%s is set without %s",
+		    strcmp(badkey, "ESIGNHOOK_OAUTH_CLIENT_ID") == 0 ?
+		    "ESIGNHOOK_OAUTH_CLIENT_SECRETS" :
+		    "ESIGNHOOK_OAUTH_CLIENT_ID", badkey);
 		return err;
 	}
 	return EH_OK;

@@ -40,6 +40,17 @@ static const struct {
 	[EH_ERR_SPOOL_FULL] = { 503, "spool disk full" },
 	[EH_ERR_SPOOL_BACKLOG] = { 503, "too many events waiting in the spool" },
 	[EH_ERR_CONFIG] = { 500, "invalid configuration" },
+	/* RFC 6749 5.2: a malformed request is 400, a client that fails
+	 * to authenticate 401; RFC 6750 3.1: a bad Bearer token 401. */
+	[EH_ERR_OAUTH_REQUEST] = { 400, "malformed token request (a parameter missing or repeated, or two client authentications)" },
+	[EH_ERR_OAUTH_GRANT] = { 400, "grant_type is not client_credentials" },
+	[EH_ERR_OAUTH_NONE] = { 401, "no OAuth client configured" },
+	[EH_ERR_OAUTH_CLIENT] = { 401, "unknown OAuth client or no client authentication" },
+	[EH_ERR_OAUTH_SECRET] = { 401, "wrong OAuth client secret" },
+	[EH_ERR_MULTIPART] = { 400, "malformed multipart/form-data body" },
+	[EH_ERR_TOKEN_MALFORMED] = { 401, "malformed Bearer token" },
+	[EH_ERR_TOKEN_MAC] = { 401, "Bearer token signed by no configured secret" },
+	[EH_ERR_TOKEN_EXPIRED] = { 401, "Bearer token expired" },
 };
 
 const char *

@@ -50,6 +50,16 @@ enum eh_err {
 	EH_ERR_SPOOL_FULL,      /* disk full / under ESIGNHOOK_SPOOL_MIN_FREE (503) */
 	EH_ERR_SPOOL_BACKLOG,   /* over ESIGNHOOK_SPOOL_MAX_EVENTS waiting (503) */
 	EH_ERR_CONFIG,          /* invalid configuration (500 / check-config) */
+	/* The OAuth 2.0 token endpoint (RFC 6749 5.2) and Bearer tokens. */
+	EH_ERR_OAUTH_REQUEST,   /* missing/repeated parameter, two client auths (400 invalid_request) */
+	EH_ERR_OAUTH_GRANT,     /* grant_type is not client_credentials (400 unsupported_grant_type) */
+	EH_ERR_OAUTH_NONE,      /* no OAuth client configured (401 invalid_client) */
+	EH_ERR_OAUTH_CLIENT,    /* unknown client_id (401 invalid_client) */
+	EH_ERR_OAUTH_SECRET,    /* wrong client secret (401 invalid_client) */
+	EH_ERR_MULTIPART,       /* malformed multipart/form-data body (400) */
+	EH_ERR_TOKEN_MALFORMED, /* Bearer token not of our format (401 invalid_token) */
+	EH_ERR_TOKEN_MAC,       /* Bearer token's MAC matches no secret (401 invalid_token) */
+	EH_ERR_TOKEN_EXPIRED,   /* Bearer token past its expiry (401 invalid_token) */
 	EH_ERR__MAX
 };
 
@@ -83,6 +93,28 @@ struct eh_secrets {
 	unsigned char (*digest)[32];
 };
 
+/*
+ * OAuth 2.0 client credentials (RFC 6749 4.4): esignhook is the token
+ * endpoint OneSpan asks, and checks the Bearer tokens it minted without
+ * shared state.  Each client secret is kept as its SHA-256 digest (to
+ * compare) and as a token-signing key derived from it (one way), in
+ * the same order: rotating a secret out revokes its tokens.
+ */
+struct eh_oauth {
+	char *client_id;                  /* ESIGNHOOK_OAUTH_CLIENT_ID, NULL: off */
+	struct eh_secrets secrets;        /* ESIGNHOOK_OAUTH_CLIENT_SECRETS */
+	unsigned char (*mac_key)[32];     /* secrets.n keys, eh_oauth_derive */
+	int64_t ttl_s;                    /* ESIGNHOOK_OAUTH_TOKEN_TTL, 3600 */
+};
+
+#define EH_OAUTH_DEFAULT_TTL 3600        /* seconds */
+#define EH_OAUTH_MAX_TTL 86400
+#define EH_OAUTH_SKEW 60                 /* seconds a clock may be behind */
+#define EH_OAUTH_MAX_BODY 4096           /* a token request's body, at most */
+#define EH_OAUTH_TOKEN_MAX 128           /* a token, NUL included */
+#define EH_OAUTH_SCOPE_MAX 128           /* a scope echoed back, NUL included */
+#define EH_OAUTH_NONCE_LEN 16
+
 struct eh_config {
 	char *spool;                      /* ESIGNHOOK_SPOOL, NULL if unset */
 	struct eh_secrets onespan;        /* ESIGNHOOK_ONESPAN_KEYS */
@@ -97,6 +129,7 @@ struct eh_config {
 	int allow_root;                   /* ESIGNHOOK_ALLOW_ROOT */
 	int sandbox;                      /* ESIGNHOOK_SANDBOX */
 	int64_t read_timeout_ms;          /* ESIGNHOOK_READ_TIMEOUT (FastCGI) */
+	struct eh_oauth oauth;            /* ESIGNHOOK_OAUTH_* */
 };
 
 #define EH_DEFAULT_MAX_BODY 65536
@@ -132,6 +165,13 @@ enum eh_err eh_config_apply(struct eh_config *cfg, eh_lookup_fn lookup,
     void *ctx, const char **badkey);
 /* Whether lookup knows any configuration key at all. */
 int eh_config_any(eh_lookup_fn lookup, void *ctx);
+/*
+ * What no single key can say, checked once every source is applied
+ * (eh_config_load does; so must a per-request override): an OAuth
+ * client id without secrets, or secrets without an id, is
+ * EH_ERR_CONFIG, *badkey naming the key that is missing.
+ */
+enum eh_err eh_config_check(const struct eh_config *cfg, const char **badkey);
 
 /*
  * A configuration file: KEY=value lines, '#' comments, blank lines.
@@ -408,6 +448,10 @@ struct eh_request {
 	const char *body;
 	size_t body_len;
 	enum eh_body_state body_state;
+	int64_t now;                /* seconds since the epoch: tokens' clock */
+	/* Random bytes for a token to mint (eh_serve fills them, with
+	 * randombytes_buf, for a token request only). */
+	unsigned char nonce[EH_OAUTH_NONCE_LEN];
 };
 
 enum eh_action {
@@ -417,7 +461,7 @@ enum eh_action {
 	EH_ACT_READ        /* authenticated: read the body, eh_handle_body */
 };
 
-#define EH_RESPONSE_BODY_MAX 288
+#define EH_RESPONSE_BODY_MAX 512
 
 struct eh_response {
 	int status;
@@ -425,6 +469,7 @@ struct eh_response {
 	const char *allow;          /* Allow header value or NULL (static) */
 	const char *www_authenticate; /* on 401 (static) */
 	const char *retry_after;    /* Retry-After value or NULL (static) */
+	int no_cache;               /* adds Pragma: no-cache (token responses) */
 	char body[EH_RESPONSE_BODY_MAX];
 	size_t body_len;
 };
@@ -436,6 +481,11 @@ struct eh_decision {
 	struct eh_response resp;    /* the reply (after a successful store) */
 	struct eh_event event;      /* valid when action == EH_ACT_STORE */
 	char *body;                 /* the body eh_serve read (owned), or NULL */
+	size_t body_len;            /* its length: a token request's is wiped */
+	int token_endpoint;         /* a POST to .../oauth/token */
+	size_t read_max;            /* EH_ACT_READ: the body's bound, 0: max_body */
+	const char *auth;           /* "basic", "token", "oauth", "client" or
+	                             * NULL: what authenticated, for the log */
 };
 
 /*
@@ -481,6 +531,79 @@ enum eh_err eh_read_body(struct eh_request *req, char **buf,
     size_t max_body, eh_read_fn read_fn, void *ctx);
 
 /* ------------------------------------------------------------------ */
+/* OAuth 2.0: the token endpoint and Bearer tokens (lib/oauth.c).      */
+
+/* The token-signing key for a client secret: HMAC-SHA256 keyed by the
+ * secret over a fixed label, so it is not the comparison digest. */
+void eh_oauth_derive(unsigned char key[32], const char *secret, size_t len);
+
+/*
+ * "eh1.<expiry>.<nonce>.<mac>" into out: expiry in decimal Unix
+ * seconds, nonce and mac (HMAC-SHA256 with key over everything before
+ * the last '.') in unpadded base64url.  EH_OK, or EH_ERR_CONFIG when
+ * it would not fit.
+ */
+enum eh_err eh_oauth_mint(char out[EH_OAUTH_TOKEN_MAX],
+    const unsigned char key[32], int64_t expiry,
+    const unsigned char nonce[EH_OAUTH_NONCE_LEN]);
+
+/*
+ * Check a token (the bytes after "Bearer "): EH_OK when it is of our
+ * format, its MAC matches one of o's keys (every key tried, constant
+ * time) and now <= expiry + EH_OAUTH_SKEW; else EH_ERR_OAUTH_NONE (no
+ * client configured), EH_ERR_TOKEN_MALFORMED, EH_ERR_TOKEN_MAC or
+ * EH_ERR_TOKEN_EXPIRED (the MAC checked first: an expired forgery is a
+ * forgery).  An expiry further ahead than now + EH_OAUTH_MAX_TTL +
+ * EH_OAUTH_SKEW is malformed.
+ */
+enum eh_err eh_oauth_verify(const struct eh_oauth *o, const char *tok,
+    size_t len, int64_t now);
+
+/*
+ * The token endpoint (RFC 6749 4.4, 2.3.1, 5.1, 5.2), given a POST
+ * whose body was read (req->body, body_len; the caller checked
+ * body_state): parses the body (application/x-www-form-urlencoded, or
+ * multipart/form-data), authenticates the client (Basic header with
+ * urlencoded id and secret, or client_id and client_secret in the
+ * body, never both), checks grant_type=client_credentials, and mints a
+ * token with the key of the secret the client proved (so that removing
+ * it revokes the token), expiring req->now + o->ttl_s, from req->nonce.
+ * r is filled whole either way: 200 and the token JSON, or the RFC 6749
+ * 5.2 error JSON (400, or 401 with WWW-Authenticate: Basic
+ * realm="esignhook"); application/json, no_cache set.  Returns what
+ * the log line says (EH_OK on success; a body the parsers refuse keeps
+ * their cause, e.g. EH_ERR_FIELD_DUP or EH_ERR_MULTIPART, 400 too).
+ */
+enum eh_err eh_oauth_token(struct eh_response *r,
+    const struct eh_request *req, const struct eh_oauth *o);
+
+/*
+ * An error response at the token endpoint for err (one of the OAuth
+ * errors, or a transport one: 413, 415, 405, 503...): the RFC 6749 5.2
+ * JSON for the OAuth ones ({"error":"invalid_request"} for any 400
+ * but EH_ERR_OAUTH_GRANT's unsupported_grant_type, invalid_client for
+ * a 401; EH_ERR_TOKEN_* give invalid_token and WWW-Authenticate:
+ * Bearer error="invalid_token"), eh_strerror's text otherwise (Allow:
+ * POST on 405, Retry-After on 503); no_cache set.
+ */
+void eh_oauth_error(struct eh_response *r, enum eh_err err);
+
+/*
+ * multipart/form-data (RFC 7578), strict and bounded like the form
+ * decoder: the boundary from content_type (1..70 characters, RFC 2046
+ * 5.1.1), at most EH_FORM_MAX_FIELDS parts, each with
+ * Content-Disposition: form-data; name="..." and no filename, no
+ * Content-Type other than text/plain, no Content-Transfer-Encoding but
+ * an identity one (7bit, 8bit, binary); CRLF line ends only; names
+ * and values valid UTF-8 without NUL; a name given twice is
+ * EH_ERR_FIELD_DUP.  Fills f (eh_form_free frees it) or returns
+ * EH_ERR_MULTIPART, EH_ERR_FIELD_DUP, EH_ERR_UTF8, EH_ERR_FORM_NUL,
+ * EH_ERR_FORM_LIMIT, EH_ERR_NOMEM (f then holds nothing).
+ */
+enum eh_err eh_multipart_read(struct eh_form *f, const char *body,
+    size_t len, const char *content_type);
+
+/* ------------------------------------------------------------------ */
 /* The whole request, with the spool: what cgi/ calls.                 */
 
 #define EH_OUTCOME_PROBLEMS_MAX 384
@@ -493,6 +616,7 @@ struct eh_outcome {
 	char id[EH_ID_LEN + 1];     /* empty if nothing was stored */
 	int duplicate;
 	enum eh_err err;
+	const char *auth;           /* d->auth: "basic", "token", "oauth", ... */
 	int sys_errno;              /* errno behind a spool failure */
 	const char *sys_op;         /* which spool operation failed */
 };

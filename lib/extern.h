@@ -14,6 +14,11 @@
 /* AlphaTrust fields are short IDs and codes; bound them anyway. */
 #define EH_FORM_VALUE_MAX 8192
 
+/* One urlencoded name or value s[0..n) ('+' as space, %XX) into a
+ * malloc'd NUL-terminated *out, as eh_form_read decodes it: bad escapes,
+ * NUL, invalid UTF-8 and over EH_FORM_VALUE_MAX bytes are errors. */
+enum eh_err eh__form_decode(char **out, const char *s, size_t n);
+
 /* Hex SHA-256 over "<provider>\n" and the canonical form of data. */
 int eh__dedupe_key(char out[65], const char *provider, const void *data);
 

@@ -54,16 +54,19 @@ decode(char **out, const char *s, size_t n)
 				lo = hexval((unsigned char)s[i + 2]);
 			}
 			if (hi < 0 || lo < 0) {
+				sodium_memzero(p, j);
 				free(p);
 				return EH_ERR_FORM_ESCAPE;
 			}
 			if (hi == 0 && lo == 0) {
+				sodium_memzero(p, j);
 				free(p);
 				return EH_ERR_FORM_NUL;
 			}
 			p[j++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (s[i] == '\0') {
+			sodium_memzero(p, j);
 			free(p);
 			return EH_ERR_FORM_NUL;
 		} else {
@@ -72,11 +75,18 @@ decode(char **out, const char *s, size_t n)
 	}
 	p[j] = '\0';
 	if (!eh_utf8_valid(p, j)) {
+		sodium_memzero(p, j);
 		free(p);
 		return EH_ERR_UTF8;
 	}
 	*out = p;
 	return EH_OK;
+}
+
+enum eh_err
+eh__form_decode(char **out, const char *s, size_t n)
+{
+	return decode(out, s, n);
 }
 
 /* The end of the pair starting at p: '&', with EH_FORM_QUERY also '?'. */

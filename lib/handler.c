@@ -55,6 +55,9 @@ void
 eh_decision_free(struct eh_decision *d)
 {
 	eh_event_free(&d->event);
+	/* A token request's body may hold the client secret. */
+	if (d->body != NULL && d->token_endpoint)
+		sodium_memzero(d->body, d->body_len);
 	free(d->body);
 	d->body = NULL;
 }
@@ -183,22 +186,25 @@ query_token(const char *qs, size_t *n)
 
 /*
  * Authenticate against the provider's secrets: OneSpan by its Basic
- * key, either by our URL token (last path segment or ?token=).
+ * key, either by our URL token (last path segment or ?token=).  *how
+ * says which matched, for the log: "basic" or "token".
  */
 static enum eh_err
 authenticate(const struct eh_secrets *s, const struct eh_request *req,
-    int basic)
+    int basic, const char **how)
 {
 	const char *c;
 	size_t n;
-	int any = 0, ok = 0, m;
+	int any = 0, ok = 0, by_basic = 0, m;
 
+	*how = NULL;
 	if (s->n == 0)
 		return EH_ERR_AUTH_NONE;
 	c = basic ? basic_key(req->authorization, &n) : NULL;
 	if (c != NULL) {
 		any = 1;
-		ok |= secret_match(s, c, n);
+		by_basic = secret_match(s, c, n);
+		ok |= by_basic;
 	}
 	/* RFC 3875 has no REQUEST_URI; every server we ship for sets it,
 	 * and PATH_INFO serves where one does not. */
@@ -218,9 +224,75 @@ authenticate(const struct eh_secrets *s, const struct eh_request *req,
 		any = 1;
 		ok |= secret_match(s, c, n);
 	}
-	if (ok)
+	if (ok) {
+		*how = by_basic ? "basic" : "token";
 		return EH_OK;
+	}
 	return any ? EH_ERR_AUTH_WRONG : EH_ERR_AUTH_MISSING;
+}
+
+/*
+ * The token in "Bearer <token>" (RFC 6750 2.1; scheme
+ * case-insensitive), blanks around it cut, or NULL when Authorization
+ * is of another scheme.  An empty token is returned too (n == 0): a
+ * Bearer credential sent, and malformed.
+ */
+static const char *
+bearer_token(const char *h, size_t *n)
+{
+	const char *e;
+
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (!eh__strncaseeq(h, "bearer", 6) || (h[6] != ' ' &&
+	    h[6] != '\t' && h[6] != '\0'))
+		return NULL;
+	h += 6;
+	e = h + strlen(h);
+	eh__trim(&h, &e, 0);
+	*n = (size_t)(e - h);
+	return h;
+}
+
+/*
+ * A OneSpan callback's Bearer token, minted by our token endpoint:
+ * EH_OK, or why not (eh_oauth_verify's causes); EH_ERR_AUTH_MISSING
+ * when Authorization is no Bearer credential at all.
+ */
+static enum eh_err
+bearer_check(const struct eh_request *req, const struct eh_config *cfg)
+{
+	const char *tok;
+	size_t n = 0;
+
+	tok = bearer_token(req->authorization, &n);
+	if (tok == NULL)
+		return EH_ERR_AUTH_MISSING;
+	return eh_oauth_verify(&cfg->oauth, tok, n, req->now);
+}
+
+/*
+ * OneSpan's JSON callback: a Bearer token, the Basic key or a URL
+ * token, any of them valid.  When none is, a Bearer token sent says
+ * why (expired, forged, malformed): that is what its sender needs.
+ */
+static enum eh_err
+onespan_auth(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	enum eh_err berr, err;
+
+	berr = bearer_check(req, cfg);
+	if (berr == EH_OK) {
+		d->auth = "oauth";
+		return EH_OK;
+	}
+	err = authenticate(&cfg->onespan, req, 1, &d->auth);
+	if (err == EH_OK || berr == EH_ERR_AUTH_MISSING)
+		return err;
+	return berr;
 }
 
 static enum eh_err
@@ -278,6 +350,25 @@ onespan_key(const struct eh_config *cfg, const struct eh_request *req)
 	    secret_match(&cfg->onespan, c, n);
 }
 
+/* Whether the request's path (REQUEST_URI less its query; PATH_INFO
+ * without one) ends in "/oauth/token" (or "/oauth/token/", as a URL
+ * is often typed): the token endpoint. */
+static int
+token_path(const struct eh_request *req)
+{
+	static const char suffix[] = "/oauth/token";
+	const char *uri = req->request_uri != NULL ? req->request_uri :
+	    req->path_info;
+	size_t n, k = sizeof(suffix) - 1;
+
+	if (uri == NULL)
+		return 0;
+	n = strcspn(uri, "?");
+	if (n > 0 && uri[n - 1] == '/')
+		n--;
+	return n >= k && memcmp(uri + n - k, suffix, k) == 0;
+}
+
 /*
  * A form POST is AlphaTrust's, authenticated by its URL token.  Java's
  * HttpURLConnection sends a body it was given no type for as
@@ -292,24 +383,31 @@ static enum eh_err
 route_form(struct eh_decision *d, const struct eh_request *req,
     const struct eh_config *cfg)
 {
-	enum eh_err at = EH_ERR_MEDIA_TYPE;
+	enum eh_err at = EH_ERR_MEDIA_TYPE, berr = EH_ERR_AUTH_MISSING;
+	const char *how = NULL;
 	int os = 0;
 
 	if (cfg->provider != EH_PROVIDER_ONESPAN)
-		at = authenticate(&cfg->alphatrust, req, 0);
-	if (cfg->provider != EH_PROVIDER_ALPHATRUST)
+		at = authenticate(&cfg->alphatrust, req, 0, &how);
+	/* A Bearer token, like the Basic key, is OneSpan's credential:
+	 * never one for AlphaTrust's events. */
+	if (cfg->provider != EH_PROVIDER_ALPHATRUST) {
 		os = onespan_key(cfg, req);
+		berr = bearer_check(req, cfg);
+	}
 	if (at == EH_OK) {
 		d->provider = EH_PROVIDER_ALPHATRUST;
+		d->auth = how;
 		return EH_OK;
 	}
-	if (os) {
+	if (os || berr == EH_OK) {
 		d->provider = EH_PROVIDER_ONESPAN;
+		d->auth = os ? "basic" : "oauth";
 		return EH_OK;
 	}
 	d->provider = cfg->provider == EH_PROVIDER_ONESPAN ?
 	    EH_PROVIDER_ONESPAN : EH_PROVIDER_ALPHATRUST;
-	return at;
+	return berr != EH_ERR_AUTH_MISSING ? berr : at;
 }
 
 /* Whether an event has any problem (then it is no known event). */
@@ -435,9 +533,84 @@ alphatrust_post(struct eh_decision *d, const struct eh_request *req)
 }
 
 /*
+ * The token endpoint's head (RFC 6749 3.2: POST only): a small body
+ * (EH_OAUTH_MAX_BODY, or less with ESIGNHOOK_MAX_BODY), a form of
+ * either kind.  The client authenticates in the body or in
+ * Authorization, so the body is read before anyone is authenticated:
+ * its bound is what keeps that cheap.
+ */
+static enum eh_err
+token_head(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	size_t declared, max = EH_OAUTH_MAX_BODY < cfg->max_body ?
+	    EH_OAUTH_MAX_BODY : cfg->max_body;
+	enum eh_err err;
+	int known;
+
+	d->token_endpoint = 1;
+	if (req->method == NULL || strcmp(req->method, "POST") != 0)
+		return EH_ERR_METHOD;
+	/* Nothing to read for when no client is configured, or when
+	 * only AlphaTrust, which has no use for a token, is served. */
+	if (cfg->oauth.client_id == NULL || cfg->oauth.secrets.n == 0 ||
+	    cfg->provider == EH_PROVIDER_ALPHATRUST)
+		return EH_ERR_OAUTH_NONE;
+	err = eh_content_length(req->content_length, max, &declared, &known);
+	if (err != EH_OK)
+		return err;
+	if (!media_type_is(req->content_type,
+	    "application/x-www-form-urlencoded") &&
+	    !media_type_is(req->content_type, "multipart/form-data"))
+		return EH_ERR_OAUTH_REQUEST;
+	d->read_max = max;
+	d->action = EH_ACT_READ;
+	return EH_OK;
+}
+
+/*
+ * A refusal at the token endpoint: the RFC 6749 5.2 JSON, or the text
+ * of a transport error (405 with its Allow, 413, 503 with Retry-After).
+ */
+static enum eh_err
+token_fail(struct eh_decision *d, enum eh_err err)
+{
+	eh_event_free(&d->event);
+	d->action = EH_ACT_REPLY;
+	d->err = err;
+	d->auth = NULL;
+	eh_oauth_error(&d->resp, err);
+	if (d->resp.status == 405)
+		d->resp.allow = "POST";
+	if (d->resp.status == 503)
+		d->resp.retry_after = "300";
+	return err;
+}
+
+/*
+ * A refusal anywhere else.  A 401 to a request that sent a Bearer
+ * token challenges for one (RFC 6750 3.1): the sender is an OAuth
+ * client, whose token did not do.
+ */
+static enum eh_err
+fail(struct eh_decision *d, const struct eh_request *req, enum eh_err err)
+{
+	size_t n;
+
+	if (d->token_endpoint)
+		return token_fail(d, err);
+	d->auth = NULL;
+	(void)eh_decision_fail(d, err);
+	if (d->resp.status == 401 && bearer_token(req->authorization, &n) !=
+	    NULL)
+		d->resp.www_authenticate = "Bearer error=\"invalid_token\"";
+	return err;
+}
+
+/*
  * The head: everything but the body.  Checks run in the README's
- * order: method, health check, CONTENT_LENGTH and size, content type,
- * credentials.
+ * order: the token endpoint (a path of its own), method, health check,
+ * CONTENT_LENGTH and size, content type, credentials.
  */
 static enum eh_err
 decide_head(struct eh_decision *d, const struct eh_request *req,
@@ -449,6 +622,10 @@ decide_head(struct eh_decision *d, const struct eh_request *req,
 	size_t declared;
 	int get, known;
 
+	/* Before anything reads the path for a URL token: "token" is
+	 * this path's last segment, and never a credential. */
+	if (token_path(req))
+		return token_head(d, req, cfg);
 	if (strcmp(method, "GET") == 0)
 		get = 1;
 	else if (strcmp(method, "POST") == 0)
@@ -467,7 +644,7 @@ decide_head(struct eh_decision *d, const struct eh_request *req,
 		d->provider = EH_PROVIDER_ALPHATRUST;
 		if (cfg->provider == EH_PROVIDER_ONESPAN)
 			return EH_ERR_PROVIDER;
-		err = authenticate(&cfg->alphatrust, req, 0);
+		err = authenticate(&cfg->alphatrust, req, 0, &d->auth);
 		if (err != EH_OK)
 			return err;
 		err = alphatrust_get(d, qs);
@@ -491,13 +668,30 @@ decide_head(struct eh_decision *d, const struct eh_request *req,
 		d->provider = EH_PROVIDER_ONESPAN;
 		if (cfg->provider == EH_PROVIDER_ALPHATRUST)
 			return EH_ERR_MEDIA_TYPE;
-		err = authenticate(&cfg->onespan, req, 1);
+		err = onespan_auth(d, req, cfg);
 		if (err != EH_OK)
 			return err;
 	} else
 		return EH_ERR_MEDIA_TYPE;
 	d->action = EH_ACT_READ;
 	return EH_OK;
+}
+
+/*
+ * A token request's body: eh_oauth_token answers it whole (a token, or
+ * the RFC 6749 5.2 error); nothing is stored, ever.
+ */
+static enum eh_err
+token_body(struct eh_decision *d, const struct eh_request *req,
+    const struct eh_config *cfg)
+{
+	enum eh_err err;
+
+	err = eh_oauth_token(&d->resp, req, &cfg->oauth);
+	d->action = EH_ACT_REPLY;
+	d->err = err;
+	d->auth = err == EH_OK ? "client" : NULL;
+	return err;
 }
 
 /* The body of an authenticated POST: stored, whatever it holds. */
@@ -510,6 +704,8 @@ decide_body(struct eh_decision *d, const struct eh_request *req,
 	err = body_error(req, cfg);
 	if (err != EH_OK)
 		return err;
+	if (d->token_endpoint)
+		return token_body(d, req, cfg);
 	if (d->provider == EH_PROVIDER_ONESPAN)
 		err = eh_onespan_read(&d->event, req->body, req->body_len);
 	else
@@ -528,7 +724,7 @@ eh_handle_head(struct eh_decision *d, const struct eh_request *req,
 	memset(d, 0, sizeof(*d));
 	err = decide_head(d, req, cfg);
 	if (err != EH_OK)
-		return eh_decision_fail(d, err);
+		return fail(d, req, err);
 	return EH_OK;
 }
 
@@ -541,9 +737,10 @@ eh_handle_body(struct eh_decision *d, const struct eh_request *req,
 	if (d->action != EH_ACT_READ)
 		return d->err;
 	err = decide_body(d, req, cfg);
-	if (err != EH_OK)
-		return eh_decision_fail(d, err);
-	return EH_OK;
+	/* eh_oauth_token's reply is whole, its refusals included. */
+	if (err != EH_OK && d->action == EH_ACT_READ)
+		return fail(d, req, err);
+	return err;
 }
 
 enum eh_err

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "esignhook.h"
 #include "extern.h"
 
@@ -60,16 +62,26 @@ eh_serve(struct eh_decision *d, struct eh_outcome *out,
 	/* Authenticated: only now is the body read (an unauthenticated
 	 * sender, however slow, holds nothing past its headers). */
 	if (d->action == EH_ACT_READ) {
-		if (rd != NULL && eh_read_body(req, &d->body, cfg->max_body, rd,
-		    rctx) != EH_OK)
+		if (rd != NULL && eh_read_body(req, &d->body, d->read_max > 0 ?
+		    d->read_max : cfg->max_body, rd, rctx) != EH_OK)
 			req->body_state = EH_BODY_IOERR;
+		d->body_len = d->body != NULL ? req->body_len : 0;
+		/* The randomness of a token to mint: only a token request
+		 * draws any. */
+		if (d->token_endpoint)
+			randombytes_buf(req->nonce, sizeof(req->nonce));
 		(void)eh_handle_body(d, req, cfg);
+		if (d->token_endpoint)
+			sodium_memzero(req->nonce, sizeof(req->nonce));
 	}
+	out->auth = d->auth;
 	out->provider = d->provider == EH_PROVIDER_AUTO ? "-" :
 	    eh_provider_name(d->provider);
 	if (d->event.name != NULL)
 		snprintf(out->event, sizeof(out->event), "%s", d->event.name);
 	problems_line(out->problems, sizeof(out->problems), &d->event);
+	/* A reply alone, a token request's always: the spool is not
+	 * even opened. */
 	if (d->action == EH_ACT_REPLY) {
 		out->err = d->err;
 		return;

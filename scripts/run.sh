@@ -2,8 +2,10 @@
 # scripts/run.sh: `make run` - esignhook behind a local nginx, in the
 # foreground, everything under ./run/ (gitignored):
 #
-#   run/esignhook.conf   configuration with generated secrets; made once,
-#                        kept across runs (delete it for new secrets)
+#   run/esignhook.conf   configuration with generated secrets (callback
+#                        key, URL token, OAuth client id and secret);
+#                        made once, kept across runs (delete it for new
+#                        secrets)
 #   run/spool/           the spool: new/ holds one JSON file per event
 #   run/esignhook.log    esignhook's log, one line per request
 #   run/nginx/           nginx's configuration (the shipped
@@ -51,11 +53,13 @@ mkdir -p "$RUN" "$NG/tmp" || die "cannot create $RUN"
 # ---- configuration: secrets generated once ----
 
 secret() {
-	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
+	head -c "${1:-24}" /dev/urandom | od -An -tx1 | tr -d ' \n'
 }
 
 CONF=$RUN/esignhook.conf
+fresh=
 if [ ! -f "$CONF" ]; then
+	fresh=1
 	cat >"$CONF.new" <<EOF || die "cannot write $CONF"
 # esignhook configuration for \`make run\`, generated $(date -u +%Y-%m-%dT%H:%M:%SZ).
 # Kept across runs; delete this file to get new secrets.  Keys: esignhook --help.
@@ -79,6 +83,18 @@ EOF
 	mv "$CONF.new" "$CONF" || die "cannot write $CONF"
 	echo "make run: generated $CONF with new secrets"
 fi
+# OneSpan's OAuth 2.0 client: added once, to a new file or to one made
+# before esignhook had a token endpoint.
+if ! grep -q '^ESIGNHOOK_OAUTH_CLIENT_ID=' "$CONF"; then
+	cat >>"$CONF" <<EOF || die "cannot write $CONF"
+# OneSpan's OAuth 2.0 (Event Notifications, Authentication: OAuth 2.0),
+# generated $(date -u +%Y-%m-%dT%H:%M:%SZ).  To rotate the secret: put a new
+# one first, give it to OneSpan, remove the old after ESIGNHOOK_OAUTH_TOKEN_TTL.
+ESIGNHOOK_OAUTH_CLIENT_ID=esignhook-$(secret 6)
+ESIGNHOOK_OAUTH_CLIENT_SECRETS=$(secret 24)
+EOF
+	[ -n "$fresh" ] || echo "make run: added an OAuth client to $CONF"
+fi
 
 # The first secret of each list, for the curl lines.
 first() {
@@ -86,6 +102,8 @@ first() {
 }
 KEY=$(first ESIGNHOOK_ONESPAN_KEYS)
 TOKEN=$(first ESIGNHOOK_ALPHATRUST_TOKENS)
+OA_ID=$(sed -n 's/^ESIGNHOOK_OAUTH_CLIENT_ID=//p' "$CONF" | tail -n 1)
+OA_SECRET=$(first ESIGNHOOK_OAUTH_CLIENT_SECRETS)
 SPOOL=$(sed -n 's/^ESIGNHOOK_SPOOL=//p' "$CONF" | tail -n 1)
 
 export ESIGNHOOK_CONFIG="$CONF"
@@ -214,14 +232,26 @@ esignhook is serving on $URL behind nginx.  Ctrl-C stops it.
 
   OneSpan Sign   callback URL  $URL/esignhook/onespan
                  callback key  $KEY
+    or, Authentication "OAuth 2.0" on OneSpan's Event Notifications page:
+                 Authorization Server URL  $URL/esignhook/oauth/token
+                 Client ID                 $OA_ID
+                 Client Secret             $OA_SECRET
+                 Scope: any (or empty); Credentials Location: either
   AlphaTrust     callback URL  $URL/esignhook/alphatrust/$TOKEN
   health check                 $URL/esignhook/
+
+(OneSpan's servers need a public https URL: see the README's deployment.)
 
 Try (from $ROOT):
 
   curl -H 'Authorization: Basic $KEY' -H 'Content-Type: application/json' --data-binary @tests/data/onespan/package-complete.json $URL/esignhook/onespan
 
   curl --data-binary @tests/data/alphatrust/transaction-complete.form $URL/esignhook/alphatrust/$TOKEN
+
+  OAuth 2.0, as OneSpan does it: a token (client credentials), then a callback with it:
+
+  TOKEN=\$(curl -s -u '$OA_ID:$OA_SECRET' -d grant_type=client_credentials $URL/esignhook/oauth/token | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+  curl --oauth2-bearer "\$TOKEN" -H 'Content-Type: application/json' --data-binary @tests/data/onespan/signer-complete.json $URL/esignhook/onespan
 
 Each accepted event is a file in $(rel "$SPOOL")/new/ (a OneSpan event sent again is
 stored once); esignhookctl drain --follow moves it to $(rel "$SPOOL")/done/ within a

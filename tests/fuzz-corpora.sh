@@ -5,7 +5,7 @@
 cd "$(dirname "$0")/.." || exit 2
 dir=${REPLAY_DIR:-build/obj}
 pass=0 fail=0
-for t in form onespan alphatrust config handler record; do
+for t in form onespan alphatrust config handler record oauth; do
 	line=$("$dir/replay-$t" "$t" "tests/fuzz/corpus/$t" 2>&1 | tail -n 1)
 	echo "$line"
 	case $line in

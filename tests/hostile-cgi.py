@@ -12,6 +12,8 @@ import base64, json, os, re, subprocess, sys, tempfile, shutil
 
 KEY = "hostile-onespan-key-0123456789"
 TOK = "hostile-url-token-0123456789"
+CID = "hostile-client"
+SEC = "hostile-oauth-secret-0123456789"
 
 def unescape(v):
     out, i = bytearray(), 0
@@ -97,6 +99,8 @@ def main():
             env.update({b"GATEWAY_INTERFACE": b"CGI/1.1", b"ESIGNHOOK_SPOOL": spool.encode(),
                         b"ESIGNHOOK_ONESPAN_KEYS": KEY.encode(),
                         b"ESIGNHOOK_ALPHATRUST_TOKENS": TOK.encode(),
+                        b"ESIGNHOOK_OAUTH_CLIENT_ID": CID.encode(),
+                        b"ESIGNHOOK_OAUTH_CLIENT_SECRETS": SEC.encode(),
                         b"ESIGNHOOK_SPOOL_MIN_FREE": b"0",
                         b"ESIGNHOOK_ALLOW_ROOT": b"1"})
             p = subprocess.run([binary], input=body, env=env, capture_output=True, timeout=30)
@@ -111,7 +115,9 @@ def main():
             newdir = os.path.join(spool, "new")
             files = sorted(os.listdir(newdir)) if os.path.isdir(newdir) else []
             recs = [open(os.path.join(newdir, f), "rb").read() for f in files]
-            for s in (KEY, TOK):
+            if b"access_token" in p.stdout:
+                why.append("a token handed out")
+            for s in (KEY, TOK, SEC):
                 if s.encode() in p.stdout or s.encode() in p.stderr or \
                    any(s.encode() in r for r in recs):
                     why.append("secret in reply, log or record")

@@ -123,6 +123,12 @@ else
 fi
 
 it_config ng
+# OneSpan's OAuth 2.0: esignhook is also the token endpoint.
+OA_ID=it-oauth-client
+OA_SEC=itOAs3cr3t7q9w1e5r8t
+IT_SECRETS="$IT_SECRETS $OA_SEC"
+printf 'ESIGNHOOK_OAUTH_CLIENT_ID=%s\nESIGNHOOK_OAUTH_CLIENT_SECRETS=%s\n' \
+    "$OA_ID" "$OA_SEC" >>"$IT_DIR/ng.conf"
 if it_worker_start ng; then
 	ok "esignhook started by spawn-fcgi -n on a unix socket"
 else
@@ -176,6 +182,94 @@ NEW_PID=$(cat "$IT_DIR/ng.pid" 2>/dev/null)
 chk_eq "new pid differs from the killed one" yes \
     "$([ -n "$NEW_PID" ] && [ "$NEW_PID" != "$KILLED_PID" ] && echo yes)"
 chk_done "nginx+FastCGI: the restart loop started a new esignhook"
+
+# ---- OAuth 2.0 through nginx, with an independent client library ----
+# Debian's python3-requests-oauthlib, importable by /usr/bin/python3
+# (a pyenv python3 earlier on PATH may lack it).
+OPY=/usr/bin/python3
+if ! "$OPY" -c 'import requests_oauthlib' 2>/dev/null; then
+	make -s -C "$IT_ROOT" deps >&2 || true
+fi
+OA_BASE=http://127.0.0.1:$PORT/esignhook
+for style in basic body curl; do
+	sed "s/\"packageId\":\"[^\"]*\"/\"packageId\":\"it-oauth-$style\"/" \
+	    "$DATA/onespan/package-complete.json" >"$IT_DIR/oauth-$style.json"
+done
+before=$(it_count ng)
+# BackendApplicationClient: the client-credentials grant.  requests-
+# oauthlib sends the credentials as Basic (its default) or, with
+# include_client_id=True, as client_id and client_secret in the body:
+# OneSpan's "Authorization Header" and "Form-Data" locations.  One line
+# per style: the token's type and lifetime, whether the session sent it
+# as Bearer, the callback's status and body; never the token.  oauthlib
+# refuses plain http unless told: this nginx listens on 127.0.0.1 only
+# (OneSpan itself requires an https URL).
+OAUTHLIB_INSECURE_TRANSPORT=1 "$OPY" - "$OA_BASE" "$OA_ID" "$OA_SEC" "$IT_DIR" >"$IT_DIR/oauthlib.out" \
+    2>"$IT_DIR/oauthlib.err" <<'PYEOF'
+import sys
+from oauthlib.oauth2 import BackendApplicationClient
+from requests_oauthlib import OAuth2Session
+
+base, cid, secret, d = sys.argv[1:5]
+for style in ("basic", "body"):
+    s = OAuth2Session(client=BackendApplicationClient(client_id=cid))
+    kw = {"include_client_id": True} if style == "body" else {}
+    tok = s.fetch_token(token_url=base + "/oauth/token", client_id=cid,
+                        client_secret=secret, timeout=10, **kw)
+    with open("%s/oauth-%s.json" % (d, style), "rb") as f:
+        r = s.post(base + "/onespan", data=f.read(), timeout=10,
+                   headers={"Content-Type": "application/json"})
+    sent = r.request.headers.get("Authorization", "")
+    print(style, tok.get("token_type"), tok.get("expires_in"),
+          sent == "Bearer " + tok["access_token"], r.status_code, r.text)
+PYEOF
+for style in basic body; do
+	chk_reset
+	chk_eq "requests-oauthlib ($style)" \
+	    "$style Bearer 3600 True 200 {\"success\":true}" \
+	    "$(grep "^$style " "$IT_DIR/oauthlib.out")"
+	[ -s "$IT_DIR/oauthlib.err" ] &&
+	    chk_eq "requests-oauthlib stderr" "" "$(tail -n 3 "$IT_DIR/oauthlib.err")"
+	chk_eq "event in new/" yes "$(grep -l "\"it-oauth-$style\"" \
+	    "$IT_DIR/ng.spool/new/"*.json >/dev/null 2>&1 && echo yes)"
+	chk_done "nginx+FastCGI: requests-oauthlib BackendApplicationClient ($style credentials) gets a token, posts a OneSpan sample with it: 200, event in new/"
+done
+
+# The curl pair make run prints: a token (-u: Basic), then --oauth2-bearer.
+chk_reset
+code=$(curl -s -o "$IT_DIR/tok.json" -w '%{http_code}' --max-time 10 \
+    -u "$OA_ID:$OA_SEC" -d grant_type=client_credentials "$OA_BASE/oauth/token")
+chk_eq "token status" 200 "$code"
+TOK=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$IT_DIR/tok.json")
+chk_eq "callback status" 200 "$(it_code --oauth2-bearer "$TOK" \
+    -H 'Content-Type: application/json' \
+    --data-binary "@$IT_DIR/oauth-curl.json" "$OA_BASE/onespan")"
+# curl -F: a real multipart/form-data token request, credentials as parts.
+code=$(curl -s -o "$IT_DIR/tok-mp.json" -w '%{http_code}' --max-time 10 \
+    -F grant_type=client_credentials -F "client_id=$OA_ID" \
+    -F "client_secret=$OA_SEC" "$OA_BASE/oauth/token")
+chk_eq "multipart token status" 200 "$code"
+chk_eq "multipart token type" Bearer \
+    "$(sed -n 's/.*"token_type":"\([^"]*\)".*/\1/p' "$IT_DIR/tok-mp.json")"
+TOK_MP=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$IT_DIR/tok-mp.json")
+chk_eq "forged token" 401 "$(it_code --oauth2-bearer "${TOK%?????}xxxxx" \
+    -H 'Content-Type: application/json' \
+    --data-binary "@$IT_DIR/oauth-curl.json" "$OA_BASE/onespan")"
+chk_eq "GET on the token endpoint" 405 "$(it_code "$OA_BASE/oauth/token")"
+chk_eq "wrong secret" 401 "$(it_code -u "$OA_ID:nope" \
+    -d grant_type=client_credentials "$OA_BASE/oauth/token")"
+chk_done "nginx+FastCGI: curl -u token + curl --oauth2-bearer callback: 200; curl -F (multipart) token: 200; forged 401, GET 405, wrong secret 401"
+chk_reset
+chk_eq "events added (three callbacks, no token request)" $((before + 3)) \
+    "$(it_count ng)"
+chk_eq "auth=oauth lines" 3 "$(grep -c ' auth=oauth ' "$IT_DIR/logs/ng.log")"
+chk_eq "auth=client lines" 4 "$(grep -c ' auth=client ' "$IT_DIR/logs/ng.log")"
+chk_eq "token endpoint in the masked access log" 6 \
+    "$(grep -c '"[A-Z]* /esignhook/oauth/token HTTP/1.1" ' \
+    "$NG/esignhook-access.log")"
+chk_done "nginx+FastCGI: 4 tokens, 3 callbacks: logged auth=client / auth=oauth, the path unmasked; nothing spooled by a token request"
+# Tokens are credentials: in no log either (checked below).
+IT_SECRETS="$IT_SECRETS $TOK $TOK_MP"
 
 # nginx's location applies client_max_body_size: esignhook never saw the
 # oversized bodies (two declared, one chunked; its log has no 413), nginx

@@ -63,5 +63,6 @@ extern const struct t_case t_forward[];
 extern const struct t_case t_exec[];
 extern const struct t_case t_download[];
 extern const struct t_case t_view[];
+extern const struct t_case t_oauth[], t_multipart[];
 
 #endif

@@ -113,6 +113,21 @@ static const struct {
 	{ "ESIGNHOOK_READ_TIMEOUT", "1.5s" },
 	{ "ESIGNHOOK_READ_TIMEOUT", "61m" },
 	{ "ESIGNHOOK_READ_TIMEOUT", "99999999999999999999" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "0" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "0s" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "999ms" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "1500ms" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "86401" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "25h" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "2d" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "-1" },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "1 h" },
+	{ "ESIGNHOOK_OAUTH_CLIENT_ID", "two\nlines" },
+	{ "ESIGNHOOK_OAUTH_CLIENT_ID", "tab\tid" },
+	{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS", "ok,ctl\x7fsecret" },
+	{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS",
+	  "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17" },
 };
 
 static void
@@ -260,6 +275,163 @@ read_timeout(void)
 	eh_conffile_free(&cf);
 }
 
+/* Whether o holds plain as its i-th secret: digest and signing key. */
+static int
+oauth_secret_at(const struct eh_oauth *o, size_t i, const char *plain)
+{
+	unsigned char d[32], k[32];
+
+	crypto_hash_sha256(d, (const unsigned char *)plain, strlen(plain));
+	eh_oauth_derive(k, plain, strlen(plain));
+	return i < o->secrets.n && memcmp(d, o->secrets.digest[i], 32) == 0 &&
+	    memcmp(k, o->mac_key[i], 32) == 0;
+}
+
+static void
+oauth_keys(void)
+{
+	struct t_kv kv[] = {
+		{ "ESIGNHOOK_OAUTH_CLIENT_ID", "onespan-client" },
+		{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS", " new-secret , old:secret+/,," },
+		{ "ESIGNHOOK_OAUTH_TOKEN_TTL", "90m" },
+		{ NULL, NULL }
+	}, off[] = {
+		{ "ESIGNHOOK_OAUTH_CLIENT_ID", "" },
+		{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS", "" },
+		{ NULL, NULL }
+	};
+	struct eh_config c, d;
+	const char *bad;
+
+	eh_config_init(&c);
+	T_CHECK(c.oauth.client_id == NULL);
+	T_EQ_INT(c.oauth.secrets.n, 0);
+	T_EQ_INT(c.oauth.ttl_s, EH_OAUTH_DEFAULT_TTL);
+	T_EQ_INT(eh_config_check(&c, &bad), EH_OK);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, kv, &bad), EH_OK);
+	T_EQ_STR(c.oauth.client_id, "onespan-client");
+	T_EQ_INT(c.oauth.secrets.n, 2);
+	/* Same order for both: the first signs, every one verifies. */
+	T_CHECK(oauth_secret_at(&c.oauth, 0, "new-secret"));
+	T_CHECK(oauth_secret_at(&c.oauth, 1, "old:secret+/"));
+	/* The signing key is not the comparison digest. */
+	T_CHECK(memcmp(c.oauth.mac_key[0], c.oauth.secrets.digest[0], 32) != 0);
+	T_EQ_INT(c.oauth.ttl_s, 5400);
+	T_EQ_INT(eh_config_check(&c, &bad), EH_OK);
+	T_CHECK(bad == NULL);
+	/* A deep copy: it outlives the original. */
+	T_EQ_INT(eh_config_copy(&d, &c), EH_OK);
+	T_CHECK(d.oauth.client_id != c.oauth.client_id);
+	T_CHECK(d.oauth.mac_key != c.oauth.mac_key);
+	eh_config_free(&c);
+	T_EQ_STR(d.oauth.client_id, "onespan-client");
+	T_CHECK(oauth_secret_at(&d.oauth, 1, "old:secret+/"));
+	T_EQ_INT(d.oauth.ttl_s, 5400);
+	/* Rotation: a new list replaces the old, keys and all. */
+	kv[1].v = "third";
+	T_EQ_INT(eh_config_apply(&d, t_kv_lookup, kv, NULL), EH_OK);
+	T_EQ_INT(d.oauth.secrets.n, 1);
+	T_CHECK(oauth_secret_at(&d.oauth, 0, "third"));
+	/* Empty values: no client at all (a per-request override). */
+	T_EQ_INT(eh_config_apply(&d, t_kv_lookup, off, NULL), EH_OK);
+	T_CHECK(d.oauth.client_id == NULL);
+	T_EQ_INT(d.oauth.secrets.n, 0);
+	T_CHECK(d.oauth.mac_key == NULL);
+	T_EQ_INT(eh_config_check(&d, NULL), EH_OK);
+	eh_config_free(&d);
+	eh_config_free(&d);
+	T_CHECK(d.oauth.client_id == NULL && d.oauth.mac_key == NULL);
+}
+
+/* ESIGNHOOK_OAUTH_TOKEN_TTL: a duration, whole seconds, 1 s to 1 day. */
+static const struct {
+	const char *value;
+	long long s;
+} ttls[] = {
+	{ "1", 1 }, { "1s", 1 }, { "1000ms", 1 }, { "60", 60 },
+	{ "5m", 300 }, { "1h", 3600 }, { "24h", 86400 }, { "1d", 86400 },
+	{ "86400", 86400 },
+};
+
+static void
+oauth_ttl(void)
+{
+	struct t_kv kv[2] = { { "ESIGNHOOK_OAUTH_TOKEN_TTL", NULL },
+	    { NULL, NULL } };
+	struct eh_config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		eh_config_init(&c);
+		kv[0].v = ttls[i].value;
+		T_EQ_INT(eh_config_apply(&c, t_kv_lookup, kv, NULL), EH_OK);
+		T_EQ_INT(c.oauth.ttl_s, ttls[i].s);
+		eh_config_free(&c);
+	}
+}
+
+static const char *
+no_env(void *ctx, const char *key)
+{
+	(void)ctx;
+	(void)key;
+	return NULL;
+}
+
+/*
+ * Half a client is a configuration error, judged once every source is
+ * in: the file may name the id, the environment the secrets.
+ */
+static void
+oauth_half_client(void)
+{
+	struct t_kv id[] = { { "ESIGNHOOK_OAUTH_CLIENT_ID", "c" },
+	    { NULL, NULL } }, sec[] = {
+	    { "ESIGNHOOK_OAUTH_CLIENT_SECRETS", "s" }, { NULL, NULL } };
+	struct eh_config c;
+	char *dir = t_tmpdir(), path[512], msg[256];
+	const char *bad;
+	FILE *fp;
+
+	eh_config_init(&c);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, id, &bad), EH_OK);
+	T_EQ_INT(eh_config_check(&c, &bad), EH_ERR_CONFIG);
+	T_EQ_STR(bad, "ESIGNHOOK_OAUTH_CLIENT_SECRETS");
+	eh_config_free(&c);
+	eh_config_init(&c);
+	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, sec, &bad), EH_OK);
+	T_EQ_INT(eh_config_check(&c, &bad), EH_ERR_CONFIG);
+	T_EQ_STR(bad, "ESIGNHOOK_OAUTH_CLIENT_ID");
+	eh_config_free(&c);
+
+	snprintf(path, sizeof(path), "%s/esignhook.conf", dir);
+	fp = fopen(path, "w");
+	T_CHECK(fp != NULL);
+	if (fp != NULL) {
+		fputs("ESIGNHOOK_OAUTH_CLIENT_ID=c\n", fp);
+		fclose(fp);
+	}
+	T_EQ_INT(eh_config_load(&c, NULL, path, no_env, NULL, msg,
+	    sizeof(msg)), EH_ERR_CONFIG);
+	T_EQ_STR(msg, "ESIGNHOOK_OAUTH_CLIENT_ID is set without "
+	    "ESIGNHOOK_OAUTH_CLIENT_SECRETS");
+	eh_config_free(&c);
+	T_EQ_INT(eh_config_load(&c, NULL, path, t_kv_lookup, sec, msg,
+	    sizeof(msg)), EH_OK);
+	T_EQ_STR(c.oauth.client_id, "c");
+	T_EQ_INT(c.oauth.secrets.n, 1);
+	eh_config_free(&c);
+	T_EQ_INT(eh_config_load(&c, NULL, NULL, t_kv_lookup, sec, msg,
+	    sizeof(msg)), EH_ERR_CONFIG);
+	T_EQ_STR(msg, "ESIGNHOOK_OAUTH_CLIENT_SECRETS is set without "
+	    "ESIGNHOOK_OAUTH_CLIENT_ID");
+	/* Never the value: the secret is not in the message. */
+	T_CHECK(strstr(msg, "=s") == NULL);
+	eh_config_free(&c);
+	t_rmtree(dir);
+	free(dir);
+}
+
 const struct t_case t_config[] = {
 	{ "defaults", defaults },
 	{ "every key applied, secrets hashed", apply_all },
@@ -268,5 +440,8 @@ const struct t_case t_config[] = {
 	{ "configuration file format", file_format },
 	{ "configuration file errors give the line", file_errors },
 	{ "ESIGNHOOK_READ_TIMEOUT durations", read_timeout },
+	{ "ESIGNHOOK_OAUTH_*: digests and signing keys, copied, wiped", oauth_keys },
+	{ "ESIGNHOOK_OAUTH_TOKEN_TTL durations", oauth_ttl },
+	{ "an OAuth client id without secrets, or secrets without one", oauth_half_client },
 	{ NULL, NULL }
 };

@@ -19,6 +19,16 @@ every_error(void)
 	T_EQ_INT(eh_err_status(EH_ERR_SPOOL_FULL), 503);
 	T_EQ_INT(eh_err_status(EH_ERR_AUTH_WRONG), 401);
 	T_EQ_INT(eh_err_status(EH_ERR_MEDIA_TYPE), 415);
+	/* RFC 6749 5.2 and RFC 6750 3.1. */
+	T_EQ_INT(eh_err_status(EH_ERR_OAUTH_REQUEST), 400);
+	T_EQ_INT(eh_err_status(EH_ERR_OAUTH_GRANT), 400);
+	T_EQ_INT(eh_err_status(EH_ERR_MULTIPART), 400);
+	T_EQ_INT(eh_err_status(EH_ERR_OAUTH_NONE), 401);
+	T_EQ_INT(eh_err_status(EH_ERR_OAUTH_CLIENT), 401);
+	T_EQ_INT(eh_err_status(EH_ERR_OAUTH_SECRET), 401);
+	T_EQ_INT(eh_err_status(EH_ERR_TOKEN_MALFORMED), 401);
+	T_EQ_INT(eh_err_status(EH_ERR_TOKEN_MAC), 401);
+	T_EQ_INT(eh_err_status(EH_ERR_TOKEN_EXPIRED), 401);
 	T_EQ_INT(eh_err_status(EH_ERR__MAX), 500);
 	T_EQ_STR(eh_strerror(EH_ERR__MAX), "unknown error");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "../lib/esignhook.h"
 #include "t.h"
@@ -110,9 +111,10 @@ static const struct row rows[] = {
 	{ "wrong ?token= is a credential sent", "POST", "/h?token=x", "token=x",
 	  "application/json", NULL, NULL, PKG, EH_BODY_OK, 401, EH_ACT_REPLY,
 	  EH_ERR_AUTH_WRONG, NULL },
+	/* A Bearer token needs an OAuth client (none here): fail closed. */
 	{ "Bearer scheme", "POST", "/", "", "application/json", NULL,
 	  "Bearer " KEY, PKG, EH_BODY_OK, 401, EH_ACT_REPLY,
-	  EH_ERR_AUTH_MISSING, NULL },
+	  EH_ERR_OAUTH_NONE, NULL },
 	{ "empty Basic", "POST", "/", "", "application/json", NULL,
 	  "Basic ", PKG, EH_BODY_OK, 401, EH_ACT_REPLY, EH_ERR_AUTH_MISSING, NULL },
 	{ "alphatrust token does not admit onespan", "POST", "/h/" TOK, "",
@@ -341,7 +343,11 @@ run_rows(void)
 		T_CHECK(strstr(d.resp.body, TOK) == NULL);
 		if (r->status == 405)
 			T_EQ_STR(d.resp.allow, "GET, POST");
-		if (r->status == 401)
+		if (r->status == 401 && r->auth != NULL &&
+		    strncmp(r->auth, "Bearer", 6) == 0)
+			T_EQ_STR(d.resp.www_authenticate,
+			    "Bearer error=\"invalid_token\"");
+		else if (r->status == 401)
 			T_EQ_STR(d.resp.www_authenticate,
 			    "Basic realm=\"esignhook\"");
 		else
@@ -661,6 +667,578 @@ raw_query_without_token(void)
 	eh_config_free(&cfg);
 }
 
+
+/* ---- OAuth 2.0: the token endpoint and Bearer tokens ---- */
+
+#define CID "onespan-client"
+#define SEC_A "secret-A-0123456789abcdef"
+#define SEC_B "secret-B-fedcba9876543210"
+#define NOW 1800000000LL
+#define TOKEN_URI "/esignhook/oauth/token"
+#define GRANT "grant_type=client_credentials"
+#define FORM_CT "application/x-www-form-urlencoded"
+
+/*
+ * cfg->oauth built by hand, as config.c builds it: each secret's
+ * SHA-256 digest and its eh_oauth_derive key, in order.
+ */
+static void
+oauth_set(struct eh_config *c, const char *const *secrets, size_t n)
+{
+	size_t i;
+
+	free(c->oauth.client_id);
+	free(c->oauth.secrets.digest);
+	free(c->oauth.mac_key);
+	c->oauth.client_id = n > 0 ? strdup(CID) : NULL;
+	c->oauth.secrets.n = n;
+	c->oauth.secrets.digest = n > 0 ? calloc(n, 32) : NULL;
+	c->oauth.mac_key = n > 0 ? calloc(n, 32) : NULL;
+	for (i = 0; i < n; i++) {
+		crypto_hash_sha256(c->oauth.secrets.digest[i],
+		    (const unsigned char *)secrets[i], strlen(secrets[i]));
+		eh_oauth_derive(c->oauth.mac_key[i], secrets[i],
+		    strlen(secrets[i]));
+	}
+	c->oauth.ttl_s = EH_OAUTH_DEFAULT_TTL;
+}
+
+/* A token as our endpoint mints it: under secret, expiring at exp. */
+static void
+mint(char out[EH_OAUTH_TOKEN_MAX], const char *secret, int64_t exp)
+{
+	unsigned char key[32], nonce[EH_OAUTH_NONCE_LEN];
+
+	eh_oauth_derive(key, secret, strlen(secret));
+	randombytes_buf(nonce, sizeof(nonce));
+	T_EQ_INT(eh_oauth_mint(out, key, exp, nonce), EH_OK);
+}
+
+/* "Basic " base64(id ":" secret) into out. */
+static void
+basic(char *out, size_t cap, const char *id, const char *secret)
+{
+	char pair[256];
+	int n;
+
+	n = snprintf(pair, sizeof(pair), "%s:%s", id, secret);
+	memcpy(out, "Basic ", 6);
+	sodium_bin2base64(out + 6, cap - 6, (const unsigned char *)pair,
+	    (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* The access_token of a token response, or "" (out: its copy). */
+static void
+access_token(const struct eh_response *r, char out[EH_OAUTH_TOKEN_MAX])
+{
+	json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+	const char *t = json_string_value(json_object_get(j, "access_token"));
+
+	snprintf(out, EH_OAUTH_TOKEN_MAX, "%s", t != NULL ? t : "");
+	json_decref(j);
+}
+
+/* The "error" member of an RFC 6749 5.2 body, or "". */
+static const char *
+oauth_error(const struct eh_response *r)
+{
+	static char e[64];
+	json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+	const char *v = json_string_value(json_object_get(j, "error"));
+
+	snprintf(e, sizeof(e), "%s", v != NULL ? v : "");
+	json_decref(j);
+	return e;
+}
+
+static void
+token_req(struct eh_request *req, const char *method, const char *ctype,
+    const char *auth, const char *body)
+{
+	post(req, TOKEN_URI, ctype, auth, body);
+	req->method = method;
+	req->now = NOW;
+	req->body_state = EH_BODY_OK;
+	memset(req->nonce, 0x5a, sizeof(req->nonce));
+}
+
+#define MP_CT "multipart/form-data; boundary=XyZ"
+#define MP(name, value) "--XyZ\r\nContent-Disposition: form-data; " \
+	"name=\"" name "\"\r\n\r\n" value "\r\n"
+
+/* Both client authentications, both body types: a token, 200. */
+static void
+token_endpoint_ok(void)
+{
+	static const char *const secrets[] = { SEC_A, SEC_B };
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+	char auth[256], tok[EH_OAUTH_TOKEN_MAX];
+	struct {
+		const char *what, *ctype, *body;
+		int hdr;
+		const char *secret;
+	} ok[] = {
+		{ "Basic, urlencoded", FORM_CT, GRANT, 1, SEC_A },
+		{ "Basic, the second secret", FORM_CT, GRANT, 1, SEC_B },
+		{ "body credentials, urlencoded", FORM_CT, GRANT
+		  "&client_id=" CID "&client_secret=" SEC_A, 0, NULL },
+		{ "Basic, multipart", MP_CT, MP("grant_type",
+		  "client_credentials") "--XyZ--\r\n", 1, SEC_A },
+		{ "body credentials, multipart", MP_CT, MP("grant_type",
+		  "client_credentials") MP("client_id", CID)
+		  MP("client_secret", SEC_A) "--XyZ--\r\n", 0, NULL },
+		{ "a scope asked for", FORM_CT, GRANT "&scope=callbacks", 1,
+		  SEC_A },
+	};
+	size_t i;
+	int bad;
+
+	config(&cfg, 1);
+	oauth_set(&cfg, secrets, 2);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		bad = t_failed;
+		if (ok[i].hdr)
+			basic(auth, sizeof(auth), CID, ok[i].secret);
+		token_req(&req, "POST", ok[i].ctype, ok[i].hdr ? auth : NULL,
+		    ok[i].body);
+		T_EQ_INT(eh_handle_head(&d, &req, &cfg), EH_OK);
+		T_EQ_INT(d.action, EH_ACT_READ);
+		T_EQ_INT(d.token_endpoint, 1);
+		T_EQ_INT(d.read_max, 1000); /* ESIGNHOOK_MAX_BODY=1000 */
+		T_EQ_INT(eh_handle_body(&d, &req, &cfg), EH_OK);
+		T_EQ_INT(d.resp.status, 200);
+		T_EQ_INT(d.action, EH_ACT_REPLY);
+		T_EQ_INT(d.err, EH_OK);
+		T_EQ_STR(d.auth, "client");
+		T_EQ_INT(d.resp.no_cache, 1);
+		T_EQ_STR(d.resp.content_type, "application/json");
+		T_CHECK(d.event.data == NULL && d.event.raw == NULL);
+		access_token(&d.resp, tok);
+		/* Good with the secrets configured. */
+		T_EQ_INT(eh_oauth_verify(&cfg.oauth, tok, strlen(tok), NOW),
+		    EH_OK);
+		T_CHECK(strstr(d.resp.body, SEC_A) == NULL &&
+		    strstr(d.resp.body, SEC_B) == NULL);
+		if (t_failed != bad)
+			fprintf(stderr, "  case %s\n", ok[i].what);
+		eh_decision_free(&d);
+	}
+	/* With the default ESIGNHOOK_MAX_BODY the bound is the endpoint's. */
+	cfg.max_body = EH_DEFAULT_MAX_BODY;
+	basic(auth, sizeof(auth), CID, SEC_A);
+	token_req(&req, "POST", FORM_CT, auth, GRANT);
+	T_EQ_INT(eh_handle_head(&d, &req, &cfg), EH_OK);
+	T_EQ_INT(d.read_max, EH_OAUTH_MAX_BODY);
+	eh_decision_free(&d);
+	/* PATH_INFO serves without REQUEST_URI. */
+	req.request_uri = NULL;
+	req.path_info = "/oauth/token";
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_INT(d.resp.status, 200);
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+/* Every refusal of the token endpoint: its status, its JSON, no event. */
+static void
+token_endpoint_errors(void)
+{
+	static const char *const secrets[] = { SEC_A };
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+	char good[256], wrong[256], other[256];
+	struct {
+		const char *what, *method, *uri, *ctype, *clen, *auth, *body;
+		int status;
+		enum eh_err err;
+		const char *error;    /* the JSON "error", or NULL: text */
+	} trows[] = {
+		{ "GET", "GET", TOKEN_URI, NULL, NULL, NULL, "", 405,
+		  EH_ERR_METHOD, NULL },
+		{ "GET with a query", "GET", TOKEN_URI "?" GRANT, NULL, NULL,
+		  NULL, "", 405, EH_ERR_METHOD, NULL },
+		{ "PUT", "PUT", TOKEN_URI, FORM_CT, NULL, good, GRANT, 405,
+		  EH_ERR_METHOD, NULL },
+		{ "no method", NULL, TOKEN_URI, FORM_CT, NULL, good, GRANT, 405,
+		  EH_ERR_METHOD, NULL },
+		{ "declared over ESIGNHOOK_MAX_BODY (1000)", "POST", TOKEN_URI,
+		  FORM_CT, "1001", good, GRANT, 413, EH_ERR_TOO_LARGE, NULL },
+		{ "CONTENT_LENGTH not decimal", "POST", TOKEN_URI, FORM_CT,
+		  "-1", good, GRANT, 400, EH_ERR_CLEN, NULL },
+		{ "JSON body", "POST", TOKEN_URI, "application/json", NULL,
+		  good, "{}", 400, EH_ERR_OAUTH_REQUEST, "invalid_request" },
+		{ "no content type", "POST", TOKEN_URI, NULL, NULL, good, GRANT,
+		  400, EH_ERR_OAUTH_REQUEST, "invalid_request" },
+		{ "no grant_type", "POST", TOKEN_URI, FORM_CT, NULL, good,
+		  "scope=x", 400, EH_ERR_OAUTH_REQUEST, "invalid_request" },
+		{ "grant_type twice", "POST", TOKEN_URI, FORM_CT, NULL, good,
+		  GRANT "&" GRANT, 400, 0,
+		  "invalid_request" },
+		{ "both client authentications", "POST", TOKEN_URI, FORM_CT,
+		  NULL, good, GRANT "&client_id=" CID "&client_secret=" SEC_A,
+		  400, EH_ERR_OAUTH_REQUEST, "invalid_request" },
+		{ "password grant", "POST", TOKEN_URI, FORM_CT, NULL, good,
+		  "grant_type=password", 400, EH_ERR_OAUTH_GRANT,
+		  "unsupported_grant_type" },
+		{ "wrong secret", "POST", TOKEN_URI, FORM_CT, NULL, wrong,
+		  GRANT, 401, EH_ERR_OAUTH_SECRET, "invalid_client" },
+		{ "unknown client", "POST", TOKEN_URI, FORM_CT, NULL, other,
+		  GRANT, 401, EH_ERR_OAUTH_CLIENT, "invalid_client" },
+		{ "wrong secret in the body", "POST", TOKEN_URI, FORM_CT, NULL,
+		  NULL, GRANT "&client_id=" CID "&client_secret=nope", 401,
+		  EH_ERR_OAUTH_SECRET, "invalid_client" },
+		{ "a OneSpan key is no client secret", "POST", TOKEN_URI,
+		  FORM_CT, NULL, "Basic " KEY, GRANT, 401, 0, "invalid_client" },
+		{ "multipart without its boundary", "POST", TOKEN_URI,
+		  "multipart/form-data", NULL, good, MP("grant_type",
+		  "client_credentials") "--XyZ--\r\n", 400, 0,
+		  "invalid_request" },
+		{ "multipart with a file part", "POST", TOKEN_URI, MP_CT, NULL,
+		  good, "--XyZ\r\nContent-Disposition: form-data; "
+		  "name=\"grant_type\"; filename=\"g\"\r\n\r\n"
+		  "client_credentials\r\n--XyZ--\r\n", 400, 0,
+		  "invalid_request" },
+	};
+	size_t i;
+	int bad;
+
+	config(&cfg, 1);
+	oauth_set(&cfg, secrets, 1);
+	basic(good, sizeof(good), CID, SEC_A);
+	basic(wrong, sizeof(wrong), CID, SEC_B);
+	basic(other, sizeof(other), "someone-else", SEC_A);
+	for (i = 0; i < sizeof(trows) / sizeof(trows[0]); i++) {
+		bad = t_failed;
+		token_req(&req, trows[i].method, trows[i].ctype, trows[i].auth,
+		    trows[i].body);
+		req.request_uri = trows[i].uri;
+		req.content_length = trows[i].clen;
+		if (trows[i].clen != NULL)
+			req.body_state = EH_BODY_UNREAD;
+		eh_handle(&d, &req, &cfg);
+		T_EQ_INT(d.resp.status, trows[i].status);
+		if (trows[i].err != 0)
+			T_EQ_INT(d.err, trows[i].err);
+		T_EQ_INT(d.action, EH_ACT_REPLY);
+		T_EQ_INT(d.token_endpoint, 1);
+		T_CHECK(d.auth == NULL);
+		T_EQ_INT(d.resp.no_cache, 1);
+		T_CHECK(d.event.data == NULL && d.event.raw == NULL);
+		T_CHECK(d.resp.body_len > 0 &&
+		    d.resp.body_len == strlen(d.resp.body));
+		if (trows[i].error != NULL) {
+			T_EQ_STR(d.resp.content_type, "application/json");
+			T_EQ_STR(oauth_error(&d.resp), trows[i].error);
+		}
+		if (trows[i].status == 405)
+			T_EQ_STR(d.resp.allow, "POST");
+		else
+			T_CHECK(d.resp.allow == NULL);
+		if (trows[i].status == 401)
+			T_EQ_STR(d.resp.www_authenticate,
+			    "Basic realm=\"esignhook\"");
+		T_CHECK(strstr(d.resp.body, "access_token") == NULL);
+		T_CHECK(strstr(d.resp.body, SEC_A) == NULL);
+		if (t_failed != bad)
+			fprintf(stderr, "  row %s\n", trows[i].what);
+		eh_decision_free(&d);
+	}
+	/* No client configured: every token request refused (fail closed). */
+	oauth_set(&cfg, NULL, 0);
+	token_req(&req, "POST", FORM_CT, good, GRANT);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 401);
+	T_EQ_STR(oauth_error(&d.resp), "invalid_client");
+	T_EQ_INT(d.err, EH_ERR_OAUTH_NONE);
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+/*
+ * The token endpoint's path is never an event's: its last segment
+ * "token" is no URL token (even when it is one configured), a form
+ * posted there is no AlphaTrust event, a ?token= no credential.
+ */
+static void
+token_path_is_no_event(void)
+{
+	static const char *const secrets[] = { SEC_A };
+	struct t_kv kv[] = {
+		{ "ESIGNHOOK_ALPHATRUST_TOKENS", "token" },
+		{ NULL, NULL }
+	};
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+
+	config(&cfg, 1);
+	T_EQ_INT(eh_config_apply(&cfg, t_kv_lookup, kv, NULL), EH_OK);
+	oauth_set(&cfg, secrets, 1);
+	token_req(&req, "POST", FORM_CT, NULL, FORM);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 400);
+	T_EQ_INT(d.action, EH_ACT_REPLY);
+	T_CHECK(d.event.data == NULL);
+	eh_decision_free(&d);
+	req.request_uri = TOKEN_URI "?token=" TOK;
+	req.query = "token=" TOK;
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.action, EH_ACT_REPLY);
+	T_EQ_INT(d.resp.status, 400);
+	eh_decision_free(&d);
+	/* A GET there is no health check and no AlphaTrust GET either. */
+	req.method = "GET";
+	req.query = FORM "&token=" TOK;
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 405);
+	eh_decision_free(&d);
+	/* Elsewhere, "token" is that URL token as before. */
+	post(&req, "/esignhook/alphatrust/token", FORM_CT, NULL, FORM);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 200);
+	T_EQ_INT(d.action, EH_ACT_STORE);
+	T_EQ_STR(d.auth, "token");
+	eh_decision_free(&d);
+	/* Only the path's end counts: /oauth/token/x, /xoauth/token are
+	 * no token endpoint. */
+	post(&req, "/esignhook/oauth/token/x", FORM_CT, NULL, GRANT);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.token_endpoint, 0);
+	T_EQ_INT(d.resp.status, 401);
+	eh_decision_free(&d);
+	post(&req, "/esignhook/xoauth/token", FORM_CT, NULL, FORM);
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.token_endpoint, 0);
+	T_EQ_INT(d.action, EH_ACT_STORE); /* the URL token "token" */
+	eh_decision_free(&d);
+	/* The URL as often typed, with a slash at its end. */
+	post(&req, "/esignhook/oauth/token/", FORM_CT, NULL, GRANT);
+	eh_handle_head(&d, &req, &cfg);
+	T_EQ_INT(d.token_endpoint, 1);
+	T_EQ_INT(d.action, EH_ACT_READ);
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+/*
+ * With no client configured, or only AlphaTrust served, the token
+ * endpoint refuses from the head: no body is read for nothing.
+ */
+static void
+token_refused_unread(void)
+{
+	static const char *const secrets[] = { SEC_A };
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+
+	config(&cfg, 1);
+	token_req(&req, "POST", FORM_CT, NULL, FORM);
+	eh_handle_head(&d, &req, &cfg);
+	T_EQ_INT(d.action, EH_ACT_REPLY);
+	T_EQ_INT(d.err, EH_ERR_OAUTH_NONE);
+	T_EQ_INT(d.resp.status, 401);
+	T_CHECK(strstr(d.resp.body, "invalid_client") != NULL);
+	eh_decision_free(&d);
+	oauth_set(&cfg, secrets, 1);
+	eh_handle_head(&d, &req, &cfg);
+	T_EQ_INT(d.action, EH_ACT_READ);
+	eh_decision_free(&d);
+	cfg.provider = EH_PROVIDER_ALPHATRUST;
+	eh_handle_head(&d, &req, &cfg);
+	T_EQ_INT(d.action, EH_ACT_REPLY);
+	T_EQ_INT(d.err, EH_ERR_OAUTH_NONE);
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+/* A OneSpan callback with a Bearer token: each case, each reason. */
+static void
+bearer_callbacks(void)
+{
+	static const char *const both[] = { SEC_B, SEC_A };
+	static const char *const only_b[] = { SEC_B };
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+	char tok[EH_OAUTH_TOKEN_MAX], auth[EH_OAUTH_TOKEN_MAX + 32],
+	    bad_tok[EH_OAUTH_TOKEN_MAX], lng[400];
+	size_t i, n;
+
+	config(&cfg, 1);
+	oauth_set(&cfg, both, 2);
+	mint(tok, SEC_A, NOW + 3600);
+	snprintf(auth, sizeof(auth), "Bearer %s", tok);
+	post(&req, "/esignhook/onespan", "application/json", auth, PKG);
+	req.now = NOW;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_INT(d.resp.status, 200);
+	T_EQ_INT(d.action, EH_ACT_STORE);
+	T_EQ_INT(d.provider, EH_PROVIDER_ONESPAN);
+	T_EQ_STR(d.auth, "oauth");
+	T_CHECK(strstr(d.event.data, tok) == NULL);
+	eh_decision_free(&d);
+	/* The scheme in any case, blanks around the token. */
+	snprintf(auth, sizeof(auth), "bEaReR \t%s  ", tok);
+	req.authorization = auth;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "oauth");
+	eh_decision_free(&d);
+	/* Within the clock skew after expiry: still good; past it: no. */
+	req.now = NOW + 3600 + EH_OAUTH_SKEW;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	eh_decision_free(&d);
+	req.now = NOW + 3600 + EH_OAUTH_SKEW + 1;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_TOKEN_EXPIRED);
+	T_EQ_INT(d.resp.status, 401);
+	T_EQ_STR(d.resp.www_authenticate, "Bearer error=\"invalid_token\"");
+	T_CHECK(d.auth == NULL);
+	T_CHECK(strstr(d.resp.body, tok) == NULL);
+	eh_decision_free(&d);
+	req.now = NOW;
+	/* Tampered: every byte of it, one at a time. */
+	n = strlen(tok);
+	for (i = 0; i < n; i++) {
+		memcpy(bad_tok, tok, n + 1);
+		bad_tok[i] = bad_tok[i] == 'A' ? 'B' : 'A';
+		snprintf(auth, sizeof(auth), "Bearer %s", bad_tok);
+		eh_handle(&d, &req, &cfg);
+		T_EQ_INT(d.resp.status, 401);
+		T_CHECK(d.err == EH_ERR_TOKEN_MAC ||
+		    d.err == EH_ERR_TOKEN_MALFORMED ||
+		    d.err == EH_ERR_TOKEN_EXPIRED);
+		T_EQ_STR(d.resp.www_authenticate,
+		    "Bearer error=\"invalid_token\"");
+		if (d.resp.status != 401)
+			fprintf(stderr, "  byte %zu changed\n", i);
+		eh_decision_free(&d);
+	}
+	/* A forged expiry (the MAC no longer covers it). */
+	snprintf(auth, sizeof(auth), "Bearer eh1.%lld%s", NOW + 7200,
+	    strchr(tok + 4, '.'));
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_TOKEN_MAC);
+	eh_decision_free(&d);
+	/* Rotated out: minted under A, only B configured. */
+	oauth_set(&cfg, only_b, 1);
+	snprintf(auth, sizeof(auth), "Bearer %s", tok);
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_TOKEN_MAC);
+	T_EQ_INT(d.resp.status, 401);
+	eh_decision_free(&d);
+	/* ... while the Basic key still works beside it. */
+	req.authorization = "Basic " KEY;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "basic");
+	eh_decision_free(&d);
+	/* A bad token, a good URL token: the URL token admits it. */
+	req.authorization = auth;
+	req.request_uri = "/esignhook/" KEY;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "token");
+	eh_decision_free(&d);
+	req.request_uri = "/esignhook/onespan";
+	/* Malformed ones: empty, the scheme alone, junk, too long. */
+	memset(lng, 'a', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	memcpy(lng, "Bearer ", 7);
+	{
+		const char *m[] = { "Bearer", "Bearer ", "Bearer \t ",
+		    "Bearer eh1", "Bearer eh1...", "Bearer eh2.1.2.3",
+		    "Bearer " KEY, lng };
+		for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			req.authorization = m[i];
+			eh_handle(&d, &req, &cfg);
+			T_EQ_INT(d.resp.status, 401);
+			T_EQ_INT(d.err, EH_ERR_TOKEN_MALFORMED);
+			T_EQ_STR(d.resp.www_authenticate,
+			    "Bearer error=\"invalid_token\"");
+			if (d.err != EH_ERR_TOKEN_MALFORMED)
+				fprintf(stderr, "  case %zu\n", i);
+			eh_decision_free(&d);
+		}
+	}
+	/* "Bearerx" is no Bearer credential: Basic's challenge. */
+	req.authorization = "Bearerx abc";
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.err, EH_ERR_AUTH_MISSING);
+	T_EQ_STR(d.resp.www_authenticate, "Basic realm=\"esignhook\"");
+	eh_decision_free(&d);
+	/* No client configured: fail closed, said so. */
+	oauth_set(&cfg, NULL, 0);
+	req.authorization = auth;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_OAUTH_NONE);
+	T_EQ_INT(d.resp.status, 401);
+	T_EQ_STR(d.resp.www_authenticate, "Bearer error=\"invalid_token\"");
+	eh_decision_free(&d);
+	/* OneSpan keys unset, OAuth alone: Bearer callbacks still work. */
+	oauth_set(&cfg, both, 2);
+	free(cfg.onespan.digest);
+	cfg.onespan.digest = NULL;
+	cfg.onespan.n = 0;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "oauth");
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
+/* A Bearer token admits OneSpan's events only, never AlphaTrust's. */
+static void
+bearer_onespan_only(void)
+{
+	static const char *const secrets[] = { SEC_A };
+	struct eh_config cfg;
+	struct eh_request req;
+	struct eh_decision d;
+	char tok[EH_OAUTH_TOKEN_MAX], auth[EH_OAUTH_TOKEN_MAX + 8];
+
+	config(&cfg, 1);
+	oauth_set(&cfg, secrets, 1);
+	mint(tok, SEC_A, NOW + 600);
+	snprintf(auth, sizeof(auth), "Bearer %s", tok);
+	/* An AlphaTrust GET: its URL token is its only credential. */
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.request_uri = "/esignhook/alphatrust";
+	req.query = FORM;
+	req.authorization = auth;
+	req.now = NOW;
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 401);
+	T_EQ_STR(d.resp.www_authenticate, "Bearer error=\"invalid_token\"");
+	T_CHECK(d.event.data == NULL);
+	eh_decision_free(&d);
+	/* A form with a Bearer token: OneSpan's quirk (Java's default
+	 * type), stored as OneSpan's, never as AlphaTrust's. */
+	post(&req, "/esignhook/alphatrust", FORM_CT, auth, PKG);
+	req.now = NOW;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_INT(d.provider, EH_PROVIDER_ONESPAN);
+	T_EQ_STR(d.auth, "oauth");
+	T_EQ_STR(d.event.name, "PACKAGE_COMPLETE");
+	eh_decision_free(&d);
+	/* ... refused when the receiver serves AlphaTrust alone. */
+	cfg.provider = EH_PROVIDER_ALPHATRUST;
+	eh_handle(&d, &req, &cfg);
+	T_EQ_INT(d.resp.status, 401);
+	T_EQ_STR(d.resp.www_authenticate, "Bearer error=\"invalid_token\"");
+	eh_decision_free(&d);
+	cfg.provider = EH_PROVIDER_AUTO;
+	/* A bad token on a form: the token's reason. */
+	req.now = NOW + 601 + EH_OAUTH_SKEW;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_TOKEN_EXPIRED);
+	eh_decision_free(&d);
+	/* AlphaTrust's own URL token on a form keeps working beside it. */
+	post(&req, "/esignhook/alphatrust/" TOK, FORM_CT, auth, FORM);
+	req.now = NOW;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_INT(d.provider, EH_PROVIDER_ALPHATRUST);
+	T_EQ_STR(d.auth, "token");
+	eh_decision_free(&d);
+	eh_config_free(&cfg);
+}
+
 const struct t_case t_handler[] = {
 	{ "the request table, row by row", run_rows },
 	{ "replies for each provider", replies },
@@ -671,5 +1249,11 @@ const struct t_case t_handler[] = {
 	{ "senders' quirks reach data as meant", senders_quirks },
 	{ "head, then body: only an authenticated POST is read", two_steps },
 	{ "a raw query is kept without its token", raw_query_without_token },
+	{ "token endpoint: both client auths, both body types", token_endpoint_ok },
+	{ "token endpoint: every refusal, as RFC 6749 5.2 says", token_endpoint_errors },
+	{ "token endpoint: its path is never an event's", token_path_is_no_event },
+	{ "token endpoint: no client, nothing read", token_refused_unread },
+	{ "Bearer callbacks: good, expired, tampered, rotated, malformed", bearer_callbacks },
+	{ "a Bearer token admits OneSpan's events only", bearer_onespan_only },
 	{ NULL, NULL }
 };

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "../lib/esignhook.h"
 #include "t.h"
 
@@ -387,6 +390,150 @@ cgi_sampling(void)
 	free(dir);
 }
 
+/* ---- OAuth 2.0 ---- */
+
+#define CID "serve-client"
+#define SEC "serve-secret-0123456789"
+#define GRANT "grant_type=client_credentials&client_id=" CID \
+	"&client_secret=" SEC
+
+static void
+oauth_on(struct eh_config *cfg)
+{
+	struct t_kv kv[] = {
+		{ "ESIGNHOOK_OAUTH_CLIENT_ID", CID },
+		{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS", SEC },
+		{ NULL, NULL }
+	};
+
+	T_EQ_INT(eh_config_apply(cfg, t_kv_lookup, kv, NULL), EH_OK);
+}
+
+static void
+token_post(struct eh_request *req, const char *clen)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = "POST";
+	req->request_uri = "/esignhook/oauth/token";
+	req->content_type = "application/x-www-form-urlencoded";
+	req->content_length = clen;
+	req->remote_addr = "127.0.0.1";
+	req->now = 1800000000;
+	req->body_state = EH_BODY_UNREAD;
+}
+
+/* The access_token of d's reply into out ("" when none). */
+static void
+token_of(const struct eh_decision *d, char out[EH_OAUTH_TOKEN_MAX])
+{
+	json_t *j = json_loadb(d->resp.body, d->resp.body_len, 0, NULL);
+	const char *t = json_string_value(json_object_get(j, "access_token"));
+
+	snprintf(out, EH_OAUTH_TOKEN_MAX, "%s", t != NULL ? t : "");
+	json_decref(j);
+}
+
+/*
+ * A token request: its body read (bounded), a nonce of its own each
+ * time, a token that a callback then uses; and the spool never touched,
+ * not even opened, whatever the answer.
+ */
+static void
+token_requests(void)
+{
+	struct eh_config cfg;
+	struct eh_spool sp;
+	struct eh_request req;
+	struct eh_decision d;
+	struct eh_outcome out;
+	struct counted c;
+	char *dir = t_tmpdir(), spool[256], newdir[300], clen[16],
+	    t1[EH_OAUTH_TOKEN_MAX], t2[EH_OAUTH_TOKEN_MAX],
+	    auth[EH_OAUTH_TOKEN_MAX + 8], *big;
+	size_t i;
+
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	snprintf(newdir, sizeof(newdir), "%s/new", spool);
+	setup(&cfg, &sp, spool);
+	oauth_on(&cfg);
+	snprintf(clen, sizeof(clen), "%zu", strlen(GRANT));
+	for (i = 0; i < 2; i++) {
+		token_post(&req, clen);
+		memset(&c, 0, sizeof(c));
+		c.data = GRANT;
+		c.len = strlen(GRANT);
+		eh_serve(&d, &out, &req, &cfg, &sp, counted_read, &c);
+		T_EQ_INT(d.resp.status, 200);
+		T_EQ_INT(c.pos, strlen(GRANT));
+		T_EQ_STR(out.auth, "client");
+		T_EQ_INT(out.err, EH_OK);
+		T_EQ_STR(out.provider, "-");
+		T_EQ_STR(out.id, "");
+		token_of(&d, i == 0 ? t1 : t2);
+		eh_decision_free(&d);
+	}
+	/* Each from its own random bytes (eh_serve drew them). */
+	T_CHECK(t1[0] != '\0' && t2[0] != '\0' && strcmp(t1, t2) != 0);
+	T_CHECK(access(spool, F_OK) != 0);
+	T_EQ_INT(sp.dirfd, -1);
+	/* Refused ones neither: wrong secret, oversized, GET. */
+	token_post(&req, "30");
+	memset(&c, 0, sizeof(c));
+	c.data = "grant_type=client_credentials";
+	c.len = strlen(c.data);
+	req.content_length = NULL;
+	eh_serve(&d, &out, &req, &cfg, &sp, counted_read, &c);
+	T_EQ_INT(d.resp.status, 401);
+	T_CHECK(out.auth == NULL);
+	eh_decision_free(&d);
+	/* No CONTENT_LENGTH, 5000 bytes: read no further than the bound. */
+	big = malloc(5001);
+	memset(big, 'a', 5000);
+	big[5000] = '\0';
+	token_post(&req, NULL);
+	memset(&c, 0, sizeof(c));
+	c.data = big;
+	c.len = 5000;
+	eh_serve(&d, &out, &req, &cfg, &sp, counted_read, &c);
+	T_EQ_INT(d.resp.status, 413);
+	T_CHECK(c.pos <= EH_OAUTH_MAX_BODY + 1);
+	eh_decision_free(&d);
+	/* Declared over the bound: not a byte read. */
+	token_post(&req, "4097");
+	memset(&c, 0, sizeof(c));
+	c.data = big;
+	c.len = 4097;
+	eh_serve(&d, &out, &req, &cfg, &sp, counted_read, &c);
+	T_EQ_INT(d.resp.status, 413);
+	T_EQ_INT(c.calls, 0);
+	eh_decision_free(&d);
+	free(big);
+	token_post(&req, NULL);
+	req.method = "GET";
+	eh_serve(&d, &out, &req, &cfg, &sp, counted_read, &c);
+	T_EQ_INT(d.resp.status, 405);
+	eh_decision_free(&d);
+	T_CHECK(access(spool, F_OK) != 0);
+	T_EQ_INT(sp.dirfd, -1);
+	/* The token at work: a OneSpan callback stored, auth=oauth. */
+	post(&req, PKG);
+	snprintf(auth, sizeof(auth), "Bearer %s", t1);
+	req.authorization = auth;
+	req.now = 1800000000;
+	T_EQ_INT(serve(&out, &req, &cfg, &sp), 200);
+	T_EQ_STR(out.auth, "oauth");
+	T_EQ_INT(strlen(out.id), EH_ID_LEN);
+	T_EQ_INT(t_count_files(newdir), 1);
+	req.authorization = "Basic " KEY;
+	post(&req, "{\"name\":\"X\",\"packageId\":\"basic\"}");
+	T_EQ_INT(serve(&out, &req, &cfg, &sp), 200);
+	T_EQ_STR(out.auth, "basic");
+	eh_spool_close(&sp);
+	eh_config_free(&cfg);
+	t_rmtree(dir);
+	free(dir);
+}
+
 const struct t_case t_serve[] = {
 	{ "store, dedupe, health", store_and_health },
 	{ "spool failures answer 503 and recover", spool_failures },
@@ -395,5 +542,6 @@ const struct t_case t_serve[] = {
 	{ "authenticated problems are stored, 200", stored_with_problems },
 	{ "a spool moved and replaced: events and health follow the path", spool_moved },
 	{ "CGI handles count new/ on a sample of deliveries", cgi_sampling },
+	{ "token requests: bounded, a nonce each, never the spool", token_requests },
 	{ NULL, NULL }
 };

@@ -42,6 +42,8 @@ static const struct {
 	{ "exec", t_exec },
 	{ "download", t_download },
 	{ "view", t_view },
+	{ "oauth", t_oauth },
+	{ "multipart", t_multipart },
 };
 
 const char *

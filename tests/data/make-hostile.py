@@ -22,13 +22,19 @@ Format of a case file:
 Lines starting "expect" come first, the CGI variables after them.  The
 cases are run (tests/test-hostile.c, tests/e2e-hostile.sh) with
 ESIGNHOOK_ONESPAN_KEYS=hostile-onespan-key-0123456789 and
-ESIGNHOOK_ALPHATRUST_TOKENS=hostile-url-token-0123456789, the spool's
-new/ and seen/ emptied between cases.
+ESIGNHOOK_ALPHATRUST_TOKENS=hostile-url-token-0123456789,
+ESIGNHOOK_OAUTH_CLIENT_ID=hostile-client and
+ESIGNHOOK_OAUTH_CLIENT_SECRETS=hostile-oauth-secret-0123456789, the spool's
+new/ and seen/ emptied between cases.  Token requests (.../oauth/token)
+are read before their client is authenticated (the credentials may be in
+the body), so theirs is read whenever the head lets it be.
 """
 import os, sys
 
 KEY = "hostile-onespan-key-0123456789"
 TOK = "hostile-url-token-0123456789"
+CID = "hostile-client"
+SEC = "hostile-oauth-secret-0123456789"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile")
 PKG = b'{"name":"PACKAGE_COMPLETE","packageId":"p1"}'
 FORM = b"TransID=1234567890&TXStatus=4&EventType=transaction&ps_securitytoken=g"
@@ -46,9 +52,9 @@ def esc(v):
     return "".join(out)
 
 def case(name, expect, env, body=b"", problems=(), raw=None, event=None,
-         tid=None, fields=None):
+         tid=None, fields=None, read=None):
     cases.append((name, expect, env, body, list(problems), raw, event, tid,
-                  fields or {}))
+                  fields or {}, read))
 
 def onespan(name, expect, body, clen=True, auth="Basic " + KEY, **extra):
     exp = {k: extra.pop(k) for k in ("problems", "raw", "event", "tid", "fields")
@@ -282,6 +288,137 @@ onespan("log-forge-remote-addr", 401, PKG, auth="Basic nope",
         REMOTE_ADDR="1.2.3.4\nts=2026-01-01T00:00:00Z level=info status=200 id=forged")
 onespan("log-forge-remote-addr-cr", 401, PKG, auth="Basic nope", REMOTE_ADDR="1.2.3.4\r status=200")
 
+# --- the OAuth 2.0 token endpoint: every one refused, nothing stored
+import base64
+GRANT = b"grant_type=client_credentials"
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+GOOD = "Basic " + b64(CID + ":" + SEC)
+
+def token(name, expect, body, ctype="application/x-www-form-urlencoded",
+          auth=GOOD, clen=True, read=True, method="POST",
+          uri="/esignhook/oauth/token", **extra):
+    env = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "CONTENT_TYPE": ctype}
+    if auth is not None: env["HTTP_AUTHORIZATION"] = auth
+    if clen is True: env["CONTENT_LENGTH"] = str(len(body))
+    elif clen is not None: env["CONTENT_LENGTH"] = clen
+    env.update(extra)
+    case("token-" + name, expect, env, body, read=read)
+
+token("wrong-secret", 401, GRANT, auth="Basic " + b64(CID + ":nope"))
+token("unknown-client", 401, GRANT, auth="Basic " + b64("nobody:" + SEC))
+token("no-client-auth", 401, GRANT, auth=None)
+token("onespan-key-as-client", 401, GRANT, auth="Basic " + KEY)
+token("secret-prefix", 401, GRANT, auth="Basic " + b64(CID + ":" + SEC[:-1]))
+token("secret-upper-case", 401, GRANT, auth="Basic " + b64(CID + ":" + SEC.upper()))
+token("body-wrong-secret", 401, GRANT + b"&client_id=" + CID.encode() + b"&client_secret=x", auth=None)
+token("basic-not-base64", 401, GRANT, auth="Basic !!!not-base64!!!")
+token("basic-no-colon", 401, GRANT, auth="Basic " + b64(CID + SEC))
+token("basic-bad-escape", 401, GRANT, auth="Basic " + b64(CID + ":%zz"))
+token("basic-nul-escape", 401, GRANT, auth="Basic " + b64(CID + ":a%00b"))
+token("two-client-auths", 400, GRANT + b"&client_id=" + CID.encode() + b"&client_secret=" + SEC.encode())
+token("no-grant-type", 400, b"scope=x")
+token("empty-body", 400, b"")
+token("grant-password", 400, b"grant_type=password&username=a&password=b")
+token("grant-empty", 400, b"grant_type=")
+token("grant-twice", 400, GRANT + b"&" + GRANT)
+token("grant-twice-encoded-name", 400, GRANT + b"&grant%5Ftype=client_credentials")
+token("client-id-twice", 400, GRANT + b"&client_id=a&client_id=b&client_secret=" + SEC.encode(), auth=None)
+token("secret-twice", 400, GRANT + b"&client_id=" + CID.encode() + b"&client_secret=" + SEC.encode() * 1 + b"&client_secret=x", auth=None)
+token("huge-scope", 400, GRANT + b"&scope=" + b"s" * 3000)
+# Unknown parameters are ignored (RFC 6749 3.2): a large one parses, then
+# the wrong secret is what refuses it.
+token("huge-param", 401, GRANT + b"&x=" + b"v" * 4000, auth="Basic " + b64(CID + ":nope"))
+token("too-many-params", 400, GRANT + b"".join(b"&p%d=1" % i for i in range(70)))
+token("nul-escape", 400, GRANT + b"&scope=a%00b")
+token("bad-escape", 400, GRANT + b"&scope=%zz")
+token("utf8-ff", 400, GRANT + b"&scope=%ff")
+token("utf8-raw-ff", 400, GRANT + b"&scope=\xff")
+token("over-bound-declared", 413, GRANT + b"&x=" + b"v" * 5000, read=False)
+token("over-bound-undeclared", 413, GRANT + b"&x=" + b"v" * 5000, clen=None)
+token("clen-negative", 400, GRANT, clen="-1", read=False)
+token("clen-longer-than-body", 400, GRANT, clen="500")
+token("json", 400, b'{"grant_type":"client_credentials"}', ctype="application/json", read=False)
+token("text-plain", 400, GRANT, ctype="text/plain", read=False)
+token("no-content-type", 400, GRANT, ctype="", read=False)
+for m in ["GET", "PUT", "DELETE", "HEAD", "OPTIONS", "post"]:
+    token("method-" + m, 405, GRANT, method=m, read=False)
+token("get-with-query", 405, b"", method="GET", uri="/esignhook/oauth/token?" + GRANT.decode(),
+      QUERY_STRING=GRANT.decode(), clen=None, read=False)
+# "token", the path's last segment, is never a URL token, nor ?token=.
+token("alphatrust-form-there", 400, FORM, auth=None)
+token("alphatrust-token-in-query", 400, FORM, auth=None,
+      uri="/esignhook/oauth/token?token=" + TOK, QUERY_STRING="token=" + TOK)
+
+# multipart/form-data: strict, bounded
+def part(name, value, extra=b""):
+    return (b"--XyZ\r\nContent-Disposition: form-data; name=\"" + name + b"\"" + extra +
+            b"\r\n\r\n" + value + b"\r\n")
+MPCT = "multipart/form-data; boundary=XyZ"
+MPOK = part(b"grant_type", b"client_credentials")
+def mp(name, expect, body, ctype=MPCT, **kw):
+    token("multipart-" + name, expect, body, ctype=ctype, **kw)
+mp("wrong-secret", 401, MPOK + b"--XyZ--\r\n", auth="Basic " + b64(CID + ":nope"))
+mp("no-boundary", 400, MPOK + b"--XyZ--\r\n", ctype="multipart/form-data")
+mp("empty-boundary", 400, MPOK + b"--XyZ--\r\n", ctype="multipart/form-data; boundary=")
+mp("boundary-71-chars", 400, MPOK.replace(b"XyZ", b"b" * 71) + b"--" + b"b" * 71 + b"--\r\n",
+   ctype="multipart/form-data; boundary=" + "b" * 71)
+mp("boundary-mismatch", 400, MPOK + b"--XyZ--\r\n", ctype="multipart/form-data; boundary=Other")
+mp("no-close-delimiter", 400, MPOK)
+mp("no-parts", 400, b"--XyZ--\r\n")
+mp("empty-body", 400, b"")
+mp("file-part", 400, part(b"grant_type", b"client_credentials", b'; filename="g.txt"') + b"--XyZ--\r\n")
+mp("octet-stream-part", 400, b"--XyZ\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n"
+   b"Content-Type: application/octet-stream\r\n\r\nclient_credentials\r\n--XyZ--\r\n")
+mp("transfer-encoding", 400, b"--XyZ\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n"
+   b"Content-Transfer-Encoding: base64\r\n\r\nY2xpZW50X2NyZWRlbnRpYWxz\r\n--XyZ--\r\n")
+mp("no-disposition", 400, b"--XyZ\r\n\r\nclient_credentials\r\n--XyZ--\r\n")
+mp("not-form-data", 400, b"--XyZ\r\nContent-Disposition: attachment; name=\"grant_type\"\r\n\r\n"
+   b"client_credentials\r\n--XyZ--\r\n")
+mp("unnamed", 400, b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nclient_credentials\r\n--XyZ--\r\n")
+mp("dup-name", 400, MPOK + MPOK + b"--XyZ--\r\n")
+mp("too-many-parts", 400, b"".join(part(b"p%d" % i, b"1") for i in range(70)) + MPOK + b"--XyZ--\r\n")
+mp("part-bomb", 400, b"".join(part(b"%d" % i, b"") for i in range(70)) + b"--XyZ--\r\n")
+mp("over-bound", 413, MPOK + part(b"x", b"v" * 5000) + b"--XyZ--\r\n", read=False)
+mp("nul-in-value", 400, part(b"grant_type", b"client\x00credentials") + b"--XyZ--\r\n")
+mp("nul-in-name", 400, part(b"grant\x00type", b"client_credentials") + b"--XyZ--\r\n")
+mp("utf8-ff", 400, part(b"grant_type", b"\xff") + b"--XyZ--\r\n")
+mp("lf-only", 400, MPOK.replace(b"\r\n", b"\n") + b"--XyZ--\n")
+mp("header-no-colon", 400, b"--XyZ\r\nContent-Disposition form-data; name=\"grant_type\"\r\n\r\n"
+   b"client_credentials\r\n--XyZ--\r\n")
+mp("unterminated-name", 400, b"--XyZ\r\nContent-Disposition: form-data; name=\"grant_type\r\n\r\n"
+   b"client_credentials\r\n--XyZ--\r\n")
+# A delimiter only counts at a line start: "--XyZ" inside a value is
+# data, the part still ends where a CRLF "--XyZ" does (then: the secret
+# is wrong, 401, not a parse error).
+mp("boundary-inside-value", 401, part(b"grant_type", b"client_credentials") +
+   part(b"scope", b"a--XyZb") + b"--XyZ--\r\n", auth="Basic " + b64(CID + ":nope"))
+mp("two-auths", 400, MPOK + part(b"client_id", CID.encode()) + part(b"client_secret", SEC.encode()) +
+   b"--XyZ--\r\n")
+
+# --- Bearer tokens on callbacks: refused before the body, 401
+for n, a in [("empty", "Bearer"), ("blank", "Bearer "), ("tabs", "Bearer\t\t"),
+             ("tab-then-junk", "Bearer\tjunk"), ("junk", "Bearer not-a-token"),
+             ("long", "Bearer " + "e" * 20000), ("long-eh1", "Bearer eh1." + "1" * 5000 + ".a.b"),
+             ("expiry-overflow", "Bearer eh1.99999999999999999999999.AAAAAAAAAAAAAAAAAAAAAA.AAAA"),
+             ("expiry-negative", "Bearer eh1.-1.AAAAAAAAAAAAAAAAAAAAAA.AAAA"),
+             ("forged", "Bearer eh1.1893456000.AAAAAAAAAAAAAAAAAAAAAA."
+                        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+             ("wrong-version", "Bearer eh2.1893456000.AAAAAAAAAAAAAAAAAAAAAA."
+                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+             ("extra-part", "Bearer eh1.1893456000.AAAA.AAAA.AAAA"),
+             ("padded-base64", "Bearer eh1.1893456000.AAAAAAAAAAAAAAAAAAAAAA==."
+                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+             ("two-tokens", "Bearer a Bearer b"), ("client-secret", "Bearer " + SEC),
+             ("onespan-key", "Bearer " + KEY), ("crlf-injection", "Bearer x\r\nX-Injected: 1"),
+             ("high-bytes", "Bearer eh1.\xff\xfe")]:
+    onespan("bearer-" + n, 401, PKG, auth=a)
+onespan("bearer-as-form", 401, PKG, auth="Bearer junk",
+        CONTENT_TYPE="application/x-www-form-urlencoded")
+case("alphatrust-get-bearer-no-url-token", 401,
+     {"REQUEST_METHOD": "GET", "REQUEST_URI": "/esignhook/alphatrust?" + FORM.decode(),
+      "QUERY_STRING": FORM.decode(), "HTTP_AUTHORIZATION": "Bearer junk"})
+
 def plain_clen(env):
     v = env.get("CONTENT_LENGTH")
     if v is None or v == "":
@@ -294,12 +431,14 @@ def main():
         if f.endswith(".req"):
             os.unlink(os.path.join(OUT, f))
     names = set()
-    for name, expect, env, body, problems, raw, event, tid, fields in cases:
+    for name, expect, env, body, problems, raw, event, tid, fields, rd in cases:
         assert name not in names, name
         names.add(name)
         # Only an authenticated POST within its declared size is read.
         read = env["REQUEST_METHOD"] == "POST" and expect not in (401, 405, 415) \
             and plain_clen(env)
+        if rd is not None:
+            read = rd
         assert expect == 200 or not (problems or raw or event or tid or fields), name
         if raw == "query":
             assert not any(f.startswith("token=") for f in
