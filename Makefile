@@ -22,6 +22,7 @@ LIB_LIBS := $(shell pkg-config --libs jansson libsodium 2>/dev/null || \
 	echo -ljansson -lsodium)
 FCGI_LIBS := $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi)
 CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -36,16 +37,16 @@ endif
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
 	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c lib/oauth.c \
-	lib/multipart.c
+	lib/multipart.c lib/natsubj.c
 # The operator tool's modules: a library of their own, so that the
-# receiver never links libcurl.
-CTL_SRCS = lib/queue.c lib/drain.c lib/inject.c lib/http.c lib/forward.c lib/exec.c lib/osapi.c lib/download.c lib/register.c lib/view.c
+# receiver never links libcurl or libnats.
+CTL_SRCS = lib/queue.c lib/drain.c lib/inject.c lib/http.c lib/forward.c lib/exec.c lib/osapi.c lib/download.c lib/register.c lib/view.c lib/nats.c
 TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-onespan.c tests/test-alphatrust.c tests/test-record.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
 	tests/test-hostile.c tests/test-queue.c tests/test-ctlconfig.c tests/test-forward.c tests/test-exec.c tests/test-download.c tests/test-view.c \
-	tests/test-oauth.c tests/test-multipart.c
+	tests/test-oauth.c tests/test-multipart.c tests/test-nats.c
 HEADERS = lib/esignhook.h lib/extern.h
 
 # Objects live under build/<tree>/; the default tree's binaries are
@@ -91,13 +92,13 @@ $(SAN_OBJ)/libesignhookctl.a: $(call objs,$(SAN_OBJ),$(CTL_SRCS))
 cgi/esignhook: $(OBJ)/cgi/esignhook.o $(OBJ)/cgi/sandbox.o \
 		$(OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) $(LIB_LIBS) -lseccomp -lpthread
-CTL_MAIN = cgi/esignhookctl.c cgi/ctl-view.c
+CTL_MAIN = cgi/esignhookctl.c cgi/ctl-view.c cgi/ctl-nats.c
 cgi/esignhookctl: $(call objs,$(OBJ),$(CTL_MAIN)) $(OBJ)/libesignhookctl.a \
 		$(OBJ)/libesignhook.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(NATS_LIBS) $(LIB_LIBS)
 tests/unit: $(call objs,$(OBJ),$(TEST_SRCS)) $(OBJ)/libesignhookctl.a \
 		$(OBJ)/libesignhook.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CURL_LIBS) $(NATS_LIBS) $(LIB_LIBS)
 
 $(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/cgi/sandbox.o \
 		$(SAN_OBJ)/libesignhook.a
@@ -106,11 +107,11 @@ $(SAN_OBJ)/esignhook: $(SAN_OBJ)/cgi/esignhook.o $(SAN_OBJ)/cgi/sandbox.o \
 $(SAN_OBJ)/esignhookctl: $(call objs,$(SAN_OBJ),$(CTL_MAIN)) \
 		$(SAN_OBJ)/libesignhookctl.a $(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(CURL_LIBS) \
-		$(LIB_LIBS)
+		$(NATS_LIBS) $(LIB_LIBS)
 $(SAN_OBJ)/unit: $(call objs,$(SAN_OBJ),$(TEST_SRCS)) \
 		$(SAN_OBJ)/libesignhookctl.a $(SAN_OBJ)/libesignhook.a
 	$(CC) $(LDFLAGS) -fsanitize=address,undefined -o $@ $^ $(CURL_LIBS) \
-		$(LIB_LIBS)
+		$(NATS_LIBS) $(LIB_LIBS)
 
 # Fuzz targets: replayed over their corpora in make check, run by
 # libFuzzer (clang) in make fuzz.
@@ -157,7 +158,7 @@ check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/esignhookctl $(SAN_OBJ)/unit \
 	UNIT=$(SAN_OBJ)/unit \
 	REPLAY_DIR=$(SAN_OBJ) E2E_SANITIZED=1 \
 	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-oauth e2e-concurrency e2e-lifecycle \
-	e2e-drain e2e-exec e2e-forward e2e-download e2e-view" \
+	e2e-drain e2e-exec e2e-forward e2e-download e2e-view e2e-nats e2e-nats-cluster" \
 	sh tests/run.sh
 
 check-valgrind: deps tests/unit
@@ -184,8 +185,9 @@ clean:
 # the load generator and the Flask baseline); nothing to do when present.
 DEPS = build-essential pkg-config libfcgi-dev libfcgi-bin libjansson-dev \
 	libsodium-dev libseccomp-dev spawn-fcgi nginx-light apache2 \
-	libapache2-mod-fcgid curl clang valgrind python3 python3-requests-oauthlib procps openssl \
-	libcurl4-openssl-dev prometheus strace util-linux
+	libapache2-mod-fcgid curl clang valgrind python3 python3-requests-oauthlib \
+	procps openssl libcurl4-openssl-dev prometheus strace util-linux \
+	nats-server libnats-dev
 BENCH_DEPS = wrk python3-flask gunicorn
 define install_missing
 	@missing=; for p in $(1); do \
@@ -214,6 +216,7 @@ run: deps all
 bench: bench-deps all
 	@sh bench/run.sh
 	@sh bench/drain.sh
+	@sh bench/nats.sh
 
 # The style rules a program can decide, over the whole tree: banned
 # string functions (curl's checksrc idea), tabs, no trailing blanks, a

@@ -3,8 +3,8 @@
  * work queue (drain), looks at it (list, show, stats), repairs it
  * (retry, purge, inject) and registers the callback with OneSpan.
  * One command table; each command parses its own arguments and calls
- * lib/.  This file and cgi/ctl-view.c are the only ones that print; it
- * is the only one that initialises libcurl.
+ * lib/.  This file, cgi/ctl-view.c and cgi/ctl-nats.c are the only ones
+ * that print; it is the only one that initialises libcurl.
  */
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -52,6 +52,10 @@ static const char usage_text[] =
 "                              spool an event given by hand (stdin without FILE)\n"
 "  register --url URL [--events E,E,...] | register --show\n"
 "                              register the callback with OneSpan Sign\n"
+"  nats-setup [--replicas N] [--duplicate-window DUR]\n"
+"                              create (or check) the JetStream stream\n"
+"  consume --exec CMD [--durable NAME] [--subject S] [--once]\n"
+"                              run CMD for each event of the stream\n"
 "\n"
 "  esignhookctl COMMAND --help   that command's usage\n"
 "  --version                     the version\n"
@@ -62,9 +66,10 @@ static const char usage_text[] =
 static const char usage_drain[] =
 "usage: esignhookctl drain [--once | --follow]\n"
 "\n"
-"Runs the configured actions (download, exec, forward) on every event due:\n"
-"orphans of a dead drainer in cur/, new/ oldest first, then retry/ whose\n"
-"next attempt has come.  Each event ends in done/, retry/ or failed/.\n"
+"Runs the configured actions (download, exec, forward, publish) on every\n"
+"event due: orphans of a dead drainer in cur/, new/ oldest first, then\n"
+"retry/ whose next attempt has come.  Each event ends in done/, retry/ or\n"
+"failed/.\n"
 "Also prunes done/ (ESIGNHOOK_KEEP_DONE), seen/ (ESIGNHOOK_SEEN_KEEP) and\n"
 "stale tmp/ files.\n"
 "\n"
@@ -212,8 +217,8 @@ should_stop(void *ctx)
 }
 
 /* Environment entries exec may pass on: PATH, HOME, LANG, no more. */
-static void
-base_env(char *env[4])
+void
+ctl_base_env(char *env[4])
 {
 	static const char *const names[] = { "PATH", "HOME", "LANG" };
 	const char *v;
@@ -277,6 +282,7 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	struct drainer dr;
 	struct eh_http *http = NULL;
 	struct eh_onespan *onespan = NULL;
+	struct eh_nats *nats = NULL;
 	char *env[4] = { NULL, NULL, NULL, NULL };
 	sigset_t set;
 	int64_t t0, next_due, last_prune = 0;
@@ -346,6 +352,13 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 		goto out;
 	}
 	dr.tty = isatty(STDERR_FILENO) && ctl->lg.target == EH_LOG_STDERR;
+	/* After the mask: libnats's threads inherit it, so a signal never
+	 * lands in one of them. */
+	if (ctl->cfg.nats_url != NULL) {
+		rc = ctl_nats_open(ctl, &nats);
+		if (rc != 0)
+			goto out;
+	}
 	if (follow) {
 		char path[4200];
 
@@ -362,13 +375,14 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 		eh_log_msg(&ctl->lg, LOG_INFO, "following %s, pid %ld",
 		    ctl->rcfg.spool, (long)getpid());
 	}
-	base_env(env);
+	ctl_base_env(env);
 	memset(&d, 0, sizeof(d));
 	d.rcfg = &ctl->rcfg;
 	d.cfg = &ctl->cfg;
 	d.q = &q;
 	d.http = http;
 	d.onespan = onespan;
+	d.nats = nats;
 	d.base_env = (const char *const *)env;
 	d.report = report;
 	d.stop = should_stop;
@@ -419,6 +433,7 @@ out:
 		close(ino);
 	if (dr.sigfd >= 0)
 		close(dr.sigfd);
+	ctl_nats_close(ctl, nats);
 	eh_onespan_free(onespan);
 	eh_http_free(http);
 	eh_queue_close(&q);
@@ -668,6 +683,8 @@ static const struct command {
 	{ "purge", cmd_purge },
 	{ "inject", cmd_inject },
 	{ "register", cmd_register },
+	{ "nats-setup", cmd_nats_setup },
+	{ "consume", cmd_consume },
 	{ NULL, NULL }
 };
 

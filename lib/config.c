@@ -640,5 +640,7 @@ eh_config_load(struct eh_config *cfg, struct eh_ctl_config *ctl,
 		    "ESIGNHOOK_OAUTH_CLIENT_ID", badkey);
 		return err;
 	}
+	if (ctl != NULL)
+		return eh_ctl_config_check(ctl, msg, msgsz);
 	return EH_OK;
 }

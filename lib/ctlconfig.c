@@ -5,6 +5,7 @@
  * Secrets here are kept in plaintext, since the tool must send them;
  * they are wiped when freed and never printed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ const char *const eh_ctl_config_keys[] = {
 	"ESIGNHOOK_ONESPAN_API", "ESIGNHOOK_ONESPAN_API_KEY",
 	"ESIGNHOOK_ONESPAN_CLIENT_ID", "ESIGNHOOK_ONESPAN_CLIENT_SECRET",
 	"ESIGNHOOK_ONESPAN_TOKEN_URL",
+	"ESIGNHOOK_NATS_URL", "ESIGNHOOK_NATS_EVENTS", "ESIGNHOOK_NATS_SUBJECT",
+	"ESIGNHOOK_NATS_STREAM", "ESIGNHOOK_NATS_CREDS", "ESIGNHOOK_NATS_TOKEN",
+	"ESIGNHOOK_NATS_USER", "ESIGNHOOK_NATS_PASSWORD", "ESIGNHOOK_NATS_CA",
+	"ESIGNHOOK_NATS_TIMEOUT",
 	NULL
 };
 
@@ -76,6 +81,7 @@ eh_ctl_config_init(struct eh_ctl_config *c)
 	(void)eh_schedule_parse(c, default_schedule);
 	c->exec_timeout_ms = 60 * 1000;
 	c->forward_timeout_ms = 30 * 1000;
+	c->nats_timeout_ms = 5 * 1000;
 }
 
 void
@@ -94,6 +100,16 @@ eh_ctl_config_free(struct eh_ctl_config *c)
 	eh__wipe_free(&c->onespan_api_key);
 	eh__wipe_free(&c->onespan_client_secret);
 	eh__wipe_free(&c->register_key);
+	/* A URL may carry "user:password@" as NATS URLs can. */
+	eh__wipe_free(&c->nats_url);
+	free(c->nats_events);
+	free(c->nats_subject);
+	free(c->nats_stream);
+	free(c->nats_creds);
+	free(c->nats_user);
+	free(c->nats_ca);
+	eh__wipe_free(&c->nats_token);
+	eh__wipe_free(&c->nats_password);
 	sodium_memzero(c->forward_key, sizeof(c->forward_key));
 	eh_ctl_config_init(c);
 }
@@ -305,6 +321,73 @@ set_positive(int64_t *dst, const char *v)
 	return EH_OK;
 }
 
+/*
+ * "nats://host:port" or "tls://..." (userinfo allowed, as NATS URLs
+ * have it), comma-separated for a cluster; kept with the blanks around
+ * items dropped.  "" unsets the key.
+ */
+static enum eh_err
+set_nats_url(char **dst, const char *v)
+{
+	const char *cur = v, *p, *rest;
+	char *out;
+	size_t n = 0, len;
+
+	if (*v == '\0')
+		return set_string(dst, v);
+	if (strlen(v) > STRING_MAX || !eh__printable(v, strlen(v)))
+		return EH_ERR_CONFIG;
+	out = malloc(strlen(v) + 1);
+	if (out == NULL)
+		return EH_ERR_NOMEM;
+	while (eh_list_next(&cur, &p, &len)) {
+		if (len > 7 && strncmp(p, "nats://", 7) == 0)
+			rest = p + 7;
+		else if (len > 6 && strncmp(p, "tls://", 6) == 0)
+			rest = p + 6;
+		else
+			rest = NULL;
+		if (rest == NULL || *rest == '/' || memchr(p, ' ', len) != NULL ||
+		    memchr(p, '\t', len) != NULL) {
+			sodium_memzero(out, strlen(v) + 1);
+			free(out);
+			return EH_ERR_CONFIG;
+		}
+		if (n > 0)
+			out[n++] = ',';
+		memcpy(out + n, p, len);
+		n += len;
+	}
+	out[n] = '\0';
+	eh__wipe_free(dst);
+	*dst = out;
+	return EH_OK;
+}
+
+static enum eh_err
+set_nats_subject(char **dst, const char *v)
+{
+	if (*v != '\0' && !eh__nats_template_ok(v))
+		return EH_ERR_CONFIG;
+	return set_string(dst, v);
+}
+
+static enum eh_err
+set_nats_stream(char **dst, const char *v)
+{
+	if (*v != '\0' && !eh_nats_name_ok(v))
+		return EH_ERR_CONFIG;
+	return set_string(dst, v);
+}
+
+static enum eh_err
+set_path(char **dst, const char *v)
+{
+	if (*v != '\0' && *v != '/')
+		return EH_ERR_CONFIG;
+	return set_string(dst, v);
+}
+
 static enum eh_err
 set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
 {
@@ -348,6 +431,26 @@ set_ctl_key(struct eh_ctl_config *c, const char *k, const char *v)
 		return set_string(&c->onespan_client_secret, v);
 	if (strcmp(k, "ESIGNHOOK_ONESPAN_TOKEN_URL") == 0)
 		return set_url(&c->onespan_token_url, v, 0);
+	if (strcmp(k, "ESIGNHOOK_NATS_URL") == 0)
+		return set_nats_url(&c->nats_url, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_EVENTS") == 0)
+		return set_events(&c->nats_events, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_SUBJECT") == 0)
+		return set_nats_subject(&c->nats_subject, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_STREAM") == 0)
+		return set_nats_stream(&c->nats_stream, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_CREDS") == 0)
+		return set_path(&c->nats_creds, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_TOKEN") == 0)
+		return set_string(&c->nats_token, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_USER") == 0)
+		return set_string(&c->nats_user, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_PASSWORD") == 0)
+		return set_string(&c->nats_password, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_CA") == 0)
+		return set_path(&c->nats_ca, v);
+	if (strcmp(k, "ESIGNHOOK_NATS_TIMEOUT") == 0)
+		return set_positive(&c->nats_timeout_ms, v);
 	return EH_ERR_CONFIG;
 }
 
@@ -375,6 +478,34 @@ eh_ctl_config_apply(struct eh_ctl_config *c, eh_lookup_fn lookup,
 	v = lookup(ctx, "ESIGNHOOK_ONESPAN_KEYS");
 	if (v != NULL)
 		return set_register_key(c, v);
+	return EH_OK;
+}
+
+/*
+ * What no single key can say: NATS takes one way to authenticate, and a
+ * user name goes with a password.  Checked once every source is in.
+ */
+enum eh_err
+eh_ctl_config_check(const struct eh_ctl_config *c, char *msg, size_t msgsz)
+{
+	int ways;
+
+	msg[0] = '\0';
+	if ((c->nats_user != NULL) != (c->nats_password != NULL)) {
+		snprintf(msg, msgsz, "%s is set without %s",
+		    c->nats_user != NULL ? "ESIGNHOOK_NATS_USER" :
+		    "ESIGNHOOK_NATS_PASSWORD", c->nats_user != NULL ?
+		    "ESIGNHOOK_NATS_PASSWORD" : "ESIGNHOOK_NATS_USER");
+		return EH_ERR_CONFIG;
+	}
+	ways = (c->nats_creds != NULL) + (c->nats_token != NULL) +
+	    (c->nats_user != NULL);
+	if (ways > 1) {
+		snprintf(msg, msgsz, "set one of ESIGNHOOK_NATS_CREDS, "
+		    "ESIGNHOOK_NATS_TOKEN, ESIGNHOOK_NATS_USER (with "
+		    "_PASSWORD), not %d", ways);
+		return EH_ERR_CONFIG;
+	}
 	return EH_OK;
 }
 

@@ -44,12 +44,23 @@ forward_events(const struct eh_ctl_config *cfg)
 	return cfg->forward_events != NULL ? cfg->forward_events : "*";
 }
 
+static const char *
+publish_events(const struct eh_ctl_config *cfg)
+{
+	if (cfg->nats_url == NULL)
+		return NULL;
+	return cfg->nats_events != NULL ? cfg->nats_events : "*";
+}
+
 /* The order is the issue's: the zip exists before a script or a
- * forwarding target hears of the event. */
+ * forwarding target hears of the event; publishing comes last, so
+ * that a consumer never sees an event the local actions still owe.
+ * A new row goes at the end: actions_done's bits are these indexes. */
 const struct eh_action_def eh_actions[] = {
 	{ "download", download_events, eh_download_run },
 	{ "exec", exec_events, eh_exec_run },
 	{ "forward", forward_events, eh_forward_run },
+	{ "publish", publish_events, eh_publish_run },
 	{ NULL, NULL, NULL }
 };
 
@@ -101,10 +112,15 @@ run_actions(struct eh_drain *d, struct eh_claim *c,
 	return r;
 }
 
-/* Claim one event and see it through; 1 processed, 0 not ours. */
+/*
+ * Claim one event and see it through; 1 processed, 0 not ours.  An
+ * event sent to retry/ brings *next_due forward to its next attempt,
+ * so that a follower wakes for it.
+ */
 static int
 one(struct eh_drain *d, enum eh_folder from, const char *id,
-    struct eh_drain_totals *t, size_t index, size_t total)
+    struct eh_drain_totals *t, size_t index, size_t total,
+    int64_t *next_due)
 {
 	struct eh_drain_report rep;
 	struct eh_record rec;
@@ -150,6 +166,7 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 		job.attempt = c.st.attempts + 1;
 		job.http = d->http;
 		job.onespan = d->onespan;
+		job.nats = d->nats;
 		job.base_env = d->base_env;
 		r = run_actions(d, &c, &rec, &job, &action);
 	}
@@ -172,9 +189,11 @@ one(struct eh_drain *d, enum eh_folder from, const char *id,
 	rep.ms = (long)(eh_mono_ms() - t0);
 	if (rep.folder == EH_F_DONE)
 		t->done++;
-	else if (rep.folder == EH_F_RETRY)
+	else if (rep.folder == EH_F_RETRY) {
 		t->retry++;
-	else if (rep.folder == EH_F_FAILED)
+		if (*next_due == 0 || next.next_at_ms < *next_due)
+			*next_due = next.next_at_ms;
+	} else if (rep.folder == EH_F_FAILED)
 		t->failed++;
 	else
 		t->stuck++;
@@ -233,7 +252,8 @@ eh_drain_pass(struct eh_drain *d, struct eh_drain_totals *t,
 	for (i = 0; i < cnt; i++) {
 		if (d->stop != NULL && d->stop(d->ctx))
 			break;
-		if (one(d, todo[i].from, todo[i].id, t, i + 1, cnt) < 0) {
+		if (one(d, todo[i].from, todo[i].id, t, i + 1, cnt,
+		    next_due_ms) < 0) {
 			rc = -1;
 			break;
 		}

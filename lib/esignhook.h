@@ -737,7 +737,20 @@ struct eh_ctl_config {
 	char *onespan_client_secret;    /* ESIGNHOOK_ONESPAN_CLIENT_SECRET */
 	char *onespan_token_url;        /* NULL: origin of the API + /oauth2/token */
 	char *register_key;             /* first of ESIGNHOOK_ONESPAN_KEYS */
+	char *nats_url;                 /* ESIGNHOOK_NATS_URL: "nats://h:p,..."; on while set */
+	char *nats_events;              /* ESIGNHOOK_NATS_EVENTS, NULL: "*" */
+	char *nats_subject;             /* ESIGNHOOK_NATS_SUBJECT, NULL: EH_NATS_DEFAULT_SUBJECT */
+	char *nats_stream;              /* ESIGNHOOK_NATS_STREAM, NULL: "ESIGNHOOK" */
+	char *nats_creds;               /* ESIGNHOOK_NATS_CREDS: a .creds file */
+	char *nats_token;               /* ESIGNHOOK_NATS_TOKEN (secret) */
+	char *nats_user;                /* ESIGNHOOK_NATS_USER */
+	char *nats_password;            /* ESIGNHOOK_NATS_PASSWORD (secret) */
+	char *nats_ca;                  /* ESIGNHOOK_NATS_CA: CA file, TLS on */
+	int64_t nats_timeout_ms;        /* ESIGNHOOK_NATS_TIMEOUT, 5s: PubAck wait */
 };
+
+#define EH_NATS_DEFAULT_SUBJECT "esign.{provider}.{event}"
+#define EH_NATS_DEFAULT_STREAM "ESIGNHOOK"
 
 extern const char *const eh_ctl_config_keys[];
 void eh_ctl_config_init(struct eh_ctl_config *c);
@@ -745,6 +758,13 @@ void eh_ctl_config_free(struct eh_ctl_config *c);
 /* As eh_config_apply, for the tool's keys. */
 enum eh_err eh_ctl_config_apply(struct eh_ctl_config *c, eh_lookup_fn lookup,
     void *ctx, const char **badkey);
+/*
+ * What no one key says (after every source): ESIGNHOOK_NATS_USER and
+ * _PASSWORD together, and at most one of _CREDS, _TOKEN, _USER.
+ * EH_OK, or EH_ERR_CONFIG with one line in msg naming the keys.
+ */
+enum eh_err eh_ctl_config_check(const struct eh_ctl_config *c, char *msg,
+    size_t msgsz);
 /* "250ms", "30s", "5m", "1h", "7d"; a bare number is seconds. */
 enum eh_err eh_duration_parse(const char *s, int64_t *ms);
 /* Comma-separated durations into c->schedule_ms; "" is no retry. */
@@ -914,6 +934,7 @@ struct eh_drain {
 	struct eh_queue *q;
 	struct eh_http *http;           /* NULL: no HTTP action on */
 	struct eh_onespan *onespan;     /* NULL: download off */
+	struct eh_nats *nats;           /* NULL: publish off */
 	const char *const *base_env;    /* PATH, HOME, LANG for exec */
 	void (*report)(void *ctx, const struct eh_drain_report *r);
 	int (*stop)(void *ctx);         /* asked between events; may be NULL */
@@ -929,7 +950,8 @@ struct eh_drain_totals {
  * One pass: every event due at the start of it (orphans in cur/, new/
  * oldest first, retry/ whose time has come), each claimed, run and
  * moved.  *next_due_ms gets the earliest next attempt still waiting in
- * retry/ (0: none).  0, or -1 when the spool cannot be read.
+ * retry/, those this pass sent there included (0: none).  0, or -1 when
+ * the spool cannot be read.
  */
 int eh_drain_pass(struct eh_drain *d, struct eh_drain_totals *t,
     int64_t *next_due_ms);
@@ -1101,7 +1123,7 @@ int eh_onespan_call(struct eh_onespan *api, const char *path,
     struct eh_http_req *req, struct eh_http_resp *resp);
 
 /* ------------------------------------------------------------------ */
-/* Actions: download, exec, forward; one interface each.              */
+/* Actions: download, exec, forward, publish; one interface each.     */
 
 struct eh_job {
 	const struct eh_config *rcfg;   /* the receiver's keys (min free) */
@@ -1114,6 +1136,7 @@ struct eh_job {
 	const char *const *base_env;    /* PATH, HOME, LANG: eh_exec_env */
 	struct eh_http *http;           /* NULL when no HTTP action is on */
 	struct eh_onespan *onespan;     /* NULL when download is off */
+	struct eh_nats *nats;           /* NULL when publish is off */
 	char error[EH_ERROR_MAX];       /* out: one line, no secret */
 	int64_t retry_after_ms;         /* out: a Retry-After, 0: none */
 };
@@ -1124,7 +1147,7 @@ struct eh_action_def {
 	const char *(*events)(const struct eh_ctl_config *cfg);
 	enum eh_result (*run)(struct eh_job *job);
 };
-/* download, exec, forward, in that order; ends with a NULL name. */
+/* download, exec, forward, publish, in that order; ends with a NULL name. */
 extern const struct eh_action_def eh_actions[];
 
 /* exec: sh -c ESIGNHOOK_EXEC, record on stdin (lib/exec.c). */
@@ -1149,6 +1172,152 @@ enum eh_result eh_forward_run(struct eh_job *job);
 void eh_webhook_sign(char out[EH_WEBHOOK_SIG_MAX], const unsigned char *key,
     size_t keylen, const char *id, long long ts, const char *body,
     size_t len);
+
+/*
+ * publish: NATS JetStream (lib/nats.c, the tool's only libnats user).
+ * A connection (with its JetStream context) lives across a drain; it
+ * reconnects by itself, and a publish with no server reachable is a
+ * temporary failure, never a hang past cfg->nats_timeout_ms.
+ */
+struct eh_nats;
+/*
+ * Connect to cfg->nats_url with cfg's credentials and TLS; a server
+ * that is down is no error here (the connection retries in the
+ * background).  EH_OK, or EH_ERR_CONFIG/EH_ERR_NOMEM with one line in
+ * msg (no secret).
+ */
+enum eh_err eh_nats_open(struct eh_nats **n, const struct eh_ctl_config *cfg,
+    char *msg, size_t msgsz);
+void eh_nats_close(struct eh_nats *n);
+/*
+ * The record's exact bytes to the stream, subject from the template,
+ * headers Nats-Msg-Id: <id>, Esignhook-Event, Esignhook-Provider; OK
+ * only on the stream's PubAck (a duplicate PubAck is OK too).
+ */
+enum eh_result eh_publish_run(struct eh_job *job);
+/*
+ * The subject for rec from tmpl ({provider}, {event}, {transaction_id};
+ * a missing value is "_"), every byte a subject token cannot hold
+ * (space, '.', '*', '>', controls, non-ASCII: one '_' for a whole UTF-8
+ * character) inside a value replaced by '_', a value cut at 128 bytes.
+ * malloc'd, or NULL (no memory, or an unknown {placeholder}).
+ */
+char *eh_nats_subject(const char *tmpl, const struct eh_record *rec);
+/*
+ * From a template (as ESIGNHOOK_NATS_SUBJECT checks it): the subjects a
+ * stream needs, the literal tokens before the first token holding a
+ * placeholder and ">" ("esign.>"; the template itself when it has no
+ * placeholder), or NULL when the first token holds one; and the pattern
+ * of every subject it makes, each such token as "*" ("esign.*.*").
+ * malloc'd, or NULL (also: not a valid template).
+ */
+char *eh_nats_stream_subject(const char *tmpl);
+char *eh_nats_subject_pattern(const char *tmpl);
+/* Whether every subject that pattern matches matches filter too (both
+ * may hold wildcards): "esign.>" covers "esign.*.*". */
+int eh_nats_subject_covers(const char *filter, const char *pattern);
+/* A stream or consumer name: printable ASCII, no blank, '.', '*',
+ * '>', '/', '\\', 1 to EH_NATS_NAME_MAX bytes. */
+#define EH_NATS_NAME_MAX 128
+int eh_nats_name_ok(const char *name);
+/*
+ * Release libnats's threads and memory, after every eh_nats_close (the
+ * tool's exit), so that leak checkers see none: unless cfg used TLS,
+ * where libnats's teardown breaks OpenSSL's own at exit (a crash in
+ * OPENSSL_cleanup once libcurl has initialised OpenSSL).
+ */
+void eh_nats_shutdown(const struct eh_ctl_config *cfg);
+
+/*
+ * nats-setup: create cfg's stream (eh_nats_stream_subject's subjects,
+ * file storage, replicas, duplicate window dup_window_ms) or check the
+ * one there: its subjects must cover the template's pattern and its
+ * window be at least dup_window_ms; replicas 0: not asked, not
+ * compared.  What it found and did goes to line(), a line per call.
+ * EH_NATS_SETUP_ERROR leaves one line in msg.
+ */
+enum eh_nats_setup_result {
+	EH_NATS_SETUP_CREATED = 0,
+	EH_NATS_SETUP_OK,               /* there, compatible */
+	EH_NATS_SETUP_INCOMPATIBLE,     /* there, not fit: line() says why */
+	EH_NATS_SETUP_ERROR
+};
+enum eh_nats_setup_result eh_nats_setup(struct eh_nats *n, int64_t replicas,
+    int64_t dup_window_ms, void (*line)(void *ctx, const char *line),
+    void *ctx, char *msg, size_t msgsz);
+
+/*
+ * consume: a durable pull consumer on cfg's stream; each message's
+ * payload is a record, run through the exec action (cfg->exec) and
+ * settled by eh_consume_decide.
+ */
+enum eh_consume_verdict {
+	EH_CONSUME_ACK = 0,             /* done: gone for this consumer */
+	EH_CONSUME_TERM,                /* never again: 100, unreadable, last */
+	EH_CONSUME_NAK                  /* again after delay_ms */
+};
+struct eh_consume_decision {
+	enum eh_consume_verdict verdict;
+	int64_t delay_ms;               /* NAK only */
+	int last;                       /* TERM because deliveries ran out */
+};
+/*
+ * The one decision, pure: the exec's result r (parsed 0: the payload is
+ * no record, r unused) at delivery number delivered (1 for the first).
+ * OK acks, PERM terminates; TEMP naks with the schedule's wait before
+ * the next delivery (times jitter, in [0.8, 1.2]; 0: none), or, after
+ * delivery schedule_n + 1 (the consumer's MaxDeliver), terminates.
+ */
+void eh_consume_decide(struct eh_consume_decision *d,
+    const struct eh_ctl_config *cfg, enum eh_result r, int parsed,
+    uint64_t delivered, double jitter);
+/* "ack", "term", "nak". */
+const char *eh_consume_verdict_name(enum eh_consume_verdict v);
+
+#define EH_NATS_DEFAULT_DURABLE "esignhook"
+
+struct eh_consume_report {
+	const char *id;                 /* NULL: no record */
+	const char *event, *provider;
+	uint64_t delivered;
+	enum eh_consume_verdict verdict;
+	int last;                       /* terminated: deliveries ran out */
+	int64_t delay_ms;               /* nak */
+	long ms;
+	const char *error;              /* the exec's, the settling's; NULL */
+	int settled;                    /* the server took the ack/nak/term */
+};
+struct eh_consume_totals {
+	unsigned long acked, termed, naked, failed; /* failed: settling */
+};
+struct eh_consume {
+	const struct eh_config *rcfg;
+	const struct eh_ctl_config *cfg; /* cfg->exec: the command */
+	const char *durable;            /* NULL: EH_NATS_DEFAULT_DURABLE */
+	const char *subject;            /* filter; NULL: the whole stream */
+	const char *const *base_env;    /* PATH, HOME, LANG for exec */
+	void (*report)(void *ctx, const struct eh_consume_report *r);
+	void *ctx;
+};
+struct eh_consumer;
+/*
+ * Create (or update to c's settings) the durable consumer: explicit
+ * ack, AckWait past ESIGNHOOK_EXEC_TIMEOUT, MaxDeliver schedule_n + 1;
+ * and subscribe to it.  c is borrowed for the consumer's life.
+ * EH_OK, or EH_ERR_CONFIG (one line in msg).
+ */
+enum eh_err eh_consume_open(struct eh_consumer **cs, struct eh_nats *n,
+    const struct eh_consume *c, char *msg, size_t msgsz);
+/*
+ * Fetch one message (waiting at most wait_ms) and see it through:
+ * exec, then ack (confirmed), term or nak; c->report hears of it.
+ * 1 one handled, 0 none came, -1 the fetch failed (msg; the
+ * connection may come back), -2 the connection is closed for good
+ * (refused credentials or TLS; msg).
+ */
+int eh_consume_next(struct eh_consumer *cs, int64_t wait_ms,
+    struct eh_consume_totals *t, char *msg, size_t msgsz);
+void eh_consume_close(struct eh_consumer *cs);
 
 /* download: OneSpan's signed documents (lib/download.c). */
 enum eh_result eh_download_run(struct eh_job *job);

@@ -51,4 +51,9 @@ DIR *eh__dir_open(int dirfd);
 int eh__read_file(int dirfd, const char *path, int flags, size_t max,
     char **buf, size_t *len);
 
+/* Whether t is a subject template ESIGNHOOK_NATS_SUBJECT takes: tokens
+ * of printable ASCII (no blank, '*', '>') and known {placeholders},
+ * none empty (lib/natsubj.c). */
+int eh__nats_template_ok(const char *t);
+
 #endif

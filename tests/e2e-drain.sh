@@ -420,7 +420,9 @@ readelf -d "$BIN" | grep NEEDED >"$T/needed.receiver"
 readelf -d "$CTL" | grep NEEDED >"$T/needed.ctl"
 grep -q libcurl "$T/needed.receiver" && chk_fail "the receiver links libcurl"
 grep -q libcurl "$T/needed.ctl" || chk_fail "esignhookctl does not link libcurl?"
-chk_done "readelf: cgi/esignhook needs no libcurl; esignhookctl does"
+grep -q libnats "$T/needed.receiver" && chk_fail "the receiver links libnats"
+grep -q libnats "$T/needed.ctl" || chk_fail "esignhookctl does not link libnats?"
+chk_done "readelf: cgi/esignhook needs no libcurl, no libnats; esignhookctl does"
 
 # ---- no secret anywhere ----
 chk_reset

@@ -151,7 +151,7 @@ state_bad(void)
 	/* Unknown action names are ignored: the table may change. */
 	{
 		static const char ok[] = "{\"attempts\":1,\"actions_done\":"
-		    "[\"publish\",\"forward\"]}";
+		    "[\"archive\",\"forward\"]}";
 
 		T_EQ_INT(eh_qstate_parse(&st, ok, strlen(ok)), EH_OK);
 	}
@@ -494,7 +494,50 @@ write_atomic(void)
 	free(dir);
 }
 
+/*
+ * A pass that sends an event to retry/ says when it is due, so that a
+ * follower wakes for it rather than at its next minute.
+ */
+static void
+pass_next_due(void)
+{
+	char ids[1][EH_ID_LEN + 1];
+	struct eh_drain_totals t;
+	struct eh_ctl_config c;
+	struct eh_config r;
+	struct eh_queue q;
+	struct eh_drain d;
+	char *dir = spool_with(1, ids);
+	int64_t due = -1, before;
+
+	eh_config_init(&r);
+	eh_ctl_config_init(&c);
+	schedule(&c, "1h");
+	c.exec = strdup("exit 3");
+	T_EQ_INT(eh_queue_open(&q, dir), EH_OK);
+	memset(&d, 0, sizeof(d));
+	d.rcfg = &r;
+	d.cfg = &c;
+	d.q = &q;
+	memset(&t, 0, sizeof(t));
+	before = eh_now_ms();
+	T_EQ_INT(eh_drain_pass(&d, &t, &due), 0);
+	T_EQ_INT(t.retry, 1);
+	/* 1h, times the jitter in [0.8, 1.2]. */
+	T_CHECK(due >= before + 2880 * S && due <= eh_now_ms() + 4320 * S);
+	T_CHECK(exists(dir, "retry", ids[0], ".json"));
+	/* The next pass finds it waiting, and says the same. */
+	T_EQ_INT(eh_drain_pass(&d, &t, &before), 0);
+	T_EQ_INT(before, due);
+	eh_queue_close(&q);
+	eh_ctl_config_free(&c);
+	eh_config_free(&r);
+	t_rmtree(dir);
+	free(dir);
+}
+
 const struct t_case t_queue[] = {
+	{ "a pass's own retries set its next due time", pass_next_due },
 	{ "symlinks, directories, FIFOs in new/ go to failed/", bad_entries },
 	{ "a long name is claimed and moved whole", long_names },
 	{ "a claim from retry/ waits for the event's time", retry_not_due },

@@ -44,6 +44,7 @@ static const struct {
 	{ "view", t_view },
 	{ "oauth", t_oauth },
 	{ "multipart", t_multipart },
+	{ "nats", t_nats },
 };
 
 const char *
