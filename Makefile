@@ -63,7 +63,7 @@ SAN_REPLAYS = $(patsubst %,$(SAN_OBJ)/replay-%,$(FUZZ_TARGETS))
 .SECONDARY:
 
 .PHONY: all check check-san check-valgrind unit install uninstall clean \
-	bench bench-deps lint deps run fuzz
+	bench bench-deps profile lint deps run fuzz
 
 all: cgi/esignhook cgi/esignhookctl
 
@@ -217,6 +217,13 @@ bench: bench-deps all
 	@sh bench/run.sh
 	@sh bench/drain.sh
 	@sh bench/nats.sh
+
+# Where a delivery's time goes, in counts that do not depend on the
+# machine's load (bench/profile.sh): system calls and user-space
+# instructions per delivery and per step, against the ceiling's, and
+# what the sandbox adds per system call.
+profile: deps all
+	@sh bench/profile.sh
 
 # The style rules a program can decide, over the whole tree: banned
 # string functions (curl's checksrc idea), tabs, no trailing blanks, a

@@ -6,6 +6,8 @@
 #   esignhook, OneSpan and AlphaTrust callbacks
 #   the Flask listener made durable   (gunicorn, Debian's packages)
 #   esignhook as classic CGI under Apache against a trivial C CGI
+# and the system calls per delivery of esignhook and of the ceiling
+# (bench/profile.sh summary, strace: needs strace and python3).
 # Prints one line per configuration and writes bench/out/latest.md.
 # Not part of make check: the machine must be otherwise quiet.
 set -eu
@@ -33,6 +35,11 @@ cc -O2 -o bench/out/ceiling bench/ceiling.c -lfcgi -lpthread 2>/dev/null ||
 	{ mkdir -p bench/out && cc -O2 -o bench/out/ceiling bench/ceiling.c -lfcgi -lpthread; }
 cc -O2 -o bench/out/trivial-cgi bench/trivial-cgi.c
 cc -O2 -o bench/out/ceiling-cgi bench/ceiling-cgi.c
+# System calls per delivery, esignhook against the ceiling (issue 11):
+# counted (strace), not timed, so before the timed runs; the full
+# profile is bench/profile.sh.
+SYSCALLS=$(sh bench/profile.sh summary)
+echo "$SYSCALLS"
 
 PIDS=
 cleanup() {
@@ -298,6 +305,7 @@ echo "- ceiling / nginx return 200 req/s: $(ratio_rounds ceiling baseline 4)"
 echo "- CGI: esignhook / trivial C CGI req/s: $(ratio_rounds cgi-esignhook cgi-trivial 4) (target >= 0.80: a receiver that stores against one that does not)"
 echo "- CGI, like for like: esignhook storing / a C CGI doing the same fsyncs: $(ratio_rounds cgi-esignhook cgi-ceiling 4); esignhook answering 401 (start-up, no disk) / trivial C CGI: $(ratio_rounds cgi-esignhook-401 cgi-trivial 4)"
 echo "- largest esignhook worker RSS: $RSS KiB (target <= 4096)"
+echo "- $SYSCALLS"
 echo "- stored vs 2xx: checked per round (every 2xx has its file; at most $CONNS more files, the requests in flight when wrk stops): $([ "$BAD" -eq 0 ] && echo ok || echo FAILED)"
 } >"$OUT"
 cat "$OUT"
