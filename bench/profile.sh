@@ -434,6 +434,7 @@ callgrind)
 	cg_of cg-eh-onespan bench/out/prof/esignhook onespan
 	cg_of cg-eh-alphatrust bench/out/prof/esignhook alphatrust
 	cg_of cg-eh-o2 cgi/esignhook onespan
+	cg_of cg-eh-o2a cgi/esignhook alphatrust
 	cg_of cg-ceiling bench/out/prof/ceiling onespan
 	WARM=$WARM_SAVE
 	# steps FILE: the issue's steps, from the inclusive costs of the
@@ -448,12 +449,12 @@ callgrind)
 				auth = g("eh_handle_head")
 				dk = g("eh__dedupe_key")
 				parse = g("eh_handle_body") - dk
-				rec = g("eh_record_build") + g("eh_id_make")
+				rec = g("eh_record_build") + g("eh_id_make") + g("spool_id")
 				mark = g("key_lock") + g("seen") + g("mark_seen")
 				spool = g("store") - rec + g("spool_ready") + g("eh_spool_admit")
 				printf "accept (accept4, socket options)\t%d\n", g("accept_one")
 				printf "params (libfcgi reads and splits them; deadline timer)\t%d\n", g("read_params")
-				printf "params (per-request overrides check, eh_config_any)\t%d\n", g("eh_config_any")
+				printf "params (per-request overrides check, eh_config_any)\t%d\n", g("eh_config_any") + g("fcgi_may_override")
 				printf "params (lookups, request_from)\t%d\n", g("request_from")
 				printf "head checks + authentication (SHA-256 of the key)\t%d\n", auth
 				printf "body (eh_read_body)\t%d\n", g("eh_read_body")
@@ -466,7 +467,7 @@ callgrind)
 				printf "log line\t%d\n", g("log_request")
 				printf "finish (libfcgi close, linger)\t%d\n", g("fcgi_finish")
 				printf "free (decision, event)\t%d\n", g("eh_decision_free")
-				s = g("accept_one") + g("read_params") + g("eh_config_any") + g("request_from") + auth + g("eh_read_body") + parse + dk + rec + mark + spool + g("format_reply") + g("fcgi_reply") + g("log_request") + g("fcgi_finish") + g("eh_decision_free")
+				s = g("accept_one") + g("read_params") + g("eh_config_any") + g("fcgi_may_override") + g("request_from") + auth + g("eh_read_body") + parse + dk + rec + mark + spool + g("format_reply") + g("fcgi_reply") + g("log_request") + g("fcgi_finish") + g("eh_decision_free")
 				printf "rest (loop, glue)\t%d\n", t - s
 			} else {
 				printf "accept + params (FCGX_Accept_r)\t%d\n", g("serve>FCGX_Accept_r")
@@ -506,7 +507,7 @@ callgrind)
 	    END { for (i = 1; i <= n; i++) printf "| %s | %s | %.1f%% |\n", (i == n ? "**total**" : s[i]), a[i], 100 * a[i] / a[n] }' \
 	    "$W/steps.ceiling"
 	echo
-	echo "Total per delivery of cgi/esignhook as make builds it (inlining on), OneSpan: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-o2.cgpd") Ir (the no-inline build: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-onespan.cgpd"))."
+	echo "Total per delivery of cgi/esignhook as make builds it (inlining on), OneSpan: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-o2.cgpd") Ir (the no-inline build: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-onespan.cgpd")); AlphaTrust: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-o2a.cgpd") Ir (no-inline: $(awk '$1 == "TOTAL" { print $2 }' "$W/cg-eh-alphatrust.cgpd"))."
 	echo
 	echo "The functions with the largest inclusive cost per OneSpan delivery (Ir):"
 	echo

@@ -96,6 +96,28 @@ load_config(struct eh_config *cfg, char *msg, size_t msgsz)
 
 /* ---- the log line ---- */
 
+/* v in decimal, NUL-terminated, at the end of d[DECIMAL_MAX]; returns
+ * where it starts (a printf per number cost more than the rest of a
+ * log line's field). */
+#define DECIMAL_MAX 24
+
+static const char *
+decimal(char d[DECIMAL_MAX], long long v)
+{
+	size_t i = DECIMAL_MAX - 1;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	d[i] = '\0';
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	return d + i;
+}
+
 static long
 elapsed_us(const struct timespec *t0)
 {
@@ -106,20 +128,40 @@ elapsed_us(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000;
 }
 
+/*
+ * The log line's "ts", formatted once a second per thread: gmtime_r
+ * and strftime cost as much as the rest of the line.
+ */
+static const char *
+log_ts(time_t sec)
+{
+	static _Thread_local time_t cached_sec = (time_t)-1;
+	static _Thread_local char cached[32];
+	struct tm tm;
+
+	if (sec != cached_sec) {
+		gmtime_r(&sec, &tm);
+		if (strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%SZ",
+		    &tm) == 0)
+			cached[0] = '\0';
+		cached_sec = sec;
+	}
+	return cached;
+}
+
 static void
 log_request(const struct eh_log *lg, const struct eh_request *req,
     const struct eh_decision *d, const struct eh_outcome *out,
     const struct timespec *t0)
 {
-	char line[EH_LOG_LINE_MAX], num[32], ts[32], rid[65];
+	char line[EH_LOG_LINE_MAX], num[DECIMAL_MAX], rid[65];
+	const char *ts;
 	struct timespec now;
-	struct tm tm;
 	size_t len = 0;
 	int status = d->resp.status, prio;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ts = log_ts(now.tv_sec);
 	prio = status >= 500 ? LOG_ERR : status >= 400 ? LOG_WARNING :
 	    LOG_INFO;
 	/* Stored but unanswered: the sender may think it failed.  Stored
@@ -130,8 +172,7 @@ log_request(const struct eh_log *lg, const struct eh_request *req,
 	line[0] = '\0';
 	eh_logfmt(line, sizeof(line), &len, "ts", ts);
 	eh_logfmt(line, sizeof(line), &len, "level", eh_log_level(prio));
-	snprintf(num, sizeof(num), "%d", status);
-	eh_logfmt(line, sizeof(line), &len, "status", num);
+	eh_logfmt(line, sizeof(line), &len, "status", decimal(num, status));
 	eh_logfmt(line, sizeof(line), &len, "method", req->method);
 	eh_logfmt(line, sizeof(line), &len, "provider", out->provider);
 	/* Which credential let it in, never the credential. */
@@ -143,10 +184,9 @@ log_request(const struct eh_log *lg, const struct eh_request *req,
 	    out->id[0] != '\0' ? out->id : NULL);
 	if (out->duplicate)
 		eh_logfmt(line, sizeof(line), &len, "duplicate", "true");
-	snprintf(num, sizeof(num), "%zu", req->body_len);
-	eh_logfmt(line, sizeof(line), &len, "bytes", num);
-	snprintf(num, sizeof(num), "%ld", elapsed_us(t0));
-	eh_logfmt(line, sizeof(line), &len, "us", num);
+	eh_logfmt(line, sizeof(line), &len, "bytes",
+	    decimal(num, (long long)req->body_len));
+	eh_logfmt(line, sizeof(line), &len, "us", decimal(num, elapsed_us(t0)));
 	eh_logfmt(line, sizeof(line), &len, "remote", req->remote_addr);
 	if (req->request_id != NULL) {
 		/* Matches nginx's access log line; bounded, it is input. */
@@ -185,38 +225,84 @@ status_text(int status)
 	}
 }
 
-/* The CGI response (RFC 3875 6), headers and body, into buf. */
+/* A reply being assembled: room left (one byte kept for a NUL, as
+ * snprintf kept it), and whether something did not fit. */
+struct wbuf {
+	char *p;
+	size_t left;
+	int over;
+};
+
+static void
+wput(struct wbuf *w, const char *s, size_t n)
+{
+	if (w->over || n > w->left) {
+		w->over = 1;
+		return;
+	}
+	memcpy(w->p, s, n);
+	w->p += n;
+	w->left -= n;
+}
+
+static void
+wstr(struct wbuf *w, const char *s)
+{
+	wput(w, s, strlen(s));
+}
+
+/* A number in decimal (a status may be any int, a length any size). */
+static void
+wnum(struct wbuf *w, long long v)
+{
+	char d[DECIMAL_MAX];
+
+	wstr(w, decimal(d, v));
+}
+
+#define WLIT(w, lit) wput((w), (lit), sizeof(lit) - 1)
+
+static void
+wheader(struct wbuf *w, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	wstr(w, name);
+	wstr(w, value);
+	WLIT(w, "\r\n");
+}
+
+/*
+ * The CGI response (RFC 3875 6), headers and body, into buf: copied
+ * together piece by piece (a printf per reply cost more than the rest
+ * of it).  0 when it does not fit.
+ */
 static size_t
 format_reply(char *buf, size_t cap, const struct eh_response *r)
 {
-	int n;
+	struct wbuf w = { buf, cap > 0 ? cap - 1 : 0, cap == 0 };
 
-	n = snprintf(buf, cap,
-	    "Status: %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "%s"
-	    "%s%s%s"
-	    "%s%s%s"
-	    "%s%s%s"
-	    "\r\n",
-	    r->status, status_text(r->status), r->content_type, r->body_len,
-	    /* RFC 6749 5.1: a token response is cached by nobody, HTTP/1.0
-	     * caches included. */
-	    r->no_cache ? "Pragma: no-cache\r\n" : "",
-	    r->allow != NULL ? "Allow: " : "",
-	    r->allow != NULL ? r->allow : "", r->allow != NULL ? "\r\n" : "",
-	    r->www_authenticate != NULL ? "WWW-Authenticate: " : "",
-	    r->www_authenticate != NULL ? r->www_authenticate : "",
-	    r->www_authenticate != NULL ? "\r\n" : "",
-	    r->retry_after != NULL ? "Retry-After: " : "",
-	    r->retry_after != NULL ? r->retry_after : "",
-	    r->retry_after != NULL ? "\r\n" : "");
-	if (n < 0 || (size_t)n + r->body_len >= cap)
+	WLIT(&w, "Status: ");
+	wnum(&w, r->status);
+	WLIT(&w, " ");
+	wstr(&w, status_text(r->status));
+	WLIT(&w, "\r\nContent-Type: ");
+	wstr(&w, r->content_type);
+	WLIT(&w, "\r\nContent-Length: ");
+	wnum(&w, (long long)r->body_len);
+	WLIT(&w, "\r\nCache-Control: no-store\r\n");
+	/* RFC 6749 5.1: a token response is cached by nobody, HTTP/1.0
+	 * caches included. */
+	if (r->no_cache)
+		WLIT(&w, "Pragma: no-cache\r\n");
+	wheader(&w, "Allow: ", r->allow);
+	wheader(&w, "WWW-Authenticate: ", r->www_authenticate);
+	wheader(&w, "Retry-After: ", r->retry_after);
+	WLIT(&w, "\r\n");
+	wput(&w, r->body, r->body_len);
+	if (w.over)
 		return 0;
-	memcpy(buf + n, r->body, r->body_len);
-	return (size_t)n + r->body_len;
+	return (size_t)(w.p - buf);
 }
 
 /* ---- CGI ---- */
@@ -367,6 +453,17 @@ cgi_spool_handle(const char *spool)
 	return fd;
 }
 
+/* Whether fd 0 is a listening socket, as libfcgi's OS_IsFcgi tells. */
+static int
+listening_fd0(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(STDIN_FILENO, (struct sockaddr *)&ss, &len) != 0 &&
+	    errno == ENOTCONN;
+}
+
 static int
 run_cgi(const struct eh_config *cfg, const struct eh_log *lg)
 {
@@ -448,6 +545,29 @@ fcgi_lookup(void *ctx, const char *key)
 	return FCGX_GetParam(key, ((FCGX_Request *)ctx)->envp);
 }
 
+/*
+ * Whether a param may be a per-request override: every configuration
+ * key starts with "ESIGNHOOK_", and a request without any such param
+ * (nearly all of them) is settled in one pass over its params, where
+ * eh_config_any looks each key up among them in turn.  One that has
+ * one is then asked eh_config_any, so the answer is the same.
+ */
+#define OVERRIDE_PREFIX "ESIGNHOOK_"
+
+static int
+fcgi_may_override(const FCGX_Request *r)
+{
+	char **e;
+
+	if (r->envp == NULL)
+		return 0;
+	for (e = r->envp; *e != NULL; e++)
+		if (strncmp(*e, OVERRIDE_PREFIX,
+		    sizeof(OVERRIDE_PREFIX) - 1) == 0)
+			return 1;
+	return 0;
+}
+
 static long
 fcgi_read(void *ctx, char *buf, size_t len)
 {
@@ -461,15 +581,27 @@ fcgi_read(void *ctx, char *buf, size_t len)
 	return n;
 }
 
+/*
+ * The reply, the end of stdout and FCGI_END_REQUEST in one write: the
+ * request's streams are closed here, stderr first (nothing was written
+ * to it, so it sends nothing), then stdout, the last writer, whose close
+ * sends the lot.  Whether that write failed is known before the log
+ * line, which says so; fcgi_finish finds the streams closed, and their
+ * errors in FCGX_GetError.
+ */
 static int
 fcgi_reply(void *ctx, const char *buf, size_t len)
 {
 	FCGX_Request *r = ctx;
+	int rc = 0;
 
-	if (FCGX_PutStr(buf, (int)len, r->out) != (int)len ||
-	    FCGX_FFlush(r->out) != 0)
-		return -1;
-	return 0;
+	if (FCGX_PutStr(buf, (int)len, r->out) != (int)len)
+		rc = -1;
+	if (FCGX_FClose(r->err) != 0)
+		rc = -1;
+	if (FCGX_FClose(r->out) != 0)
+		rc = -1;
+	return rc;
 }
 
 /* Reply 500 to a request whose per-request configuration is invalid:
@@ -514,7 +646,7 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 	 * sandbox, the root check, the log and the connection's timeouts
 	 * (set when it is accepted, before its params are read) belong to
 	 * the process, so a per-request value changes nothing. */
-	if (!eh_config_any(fcgi_lookup, r)) {
+	if (!fcgi_may_override(r) || !eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
 		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r, 0,
 		    fcgi_reply, r, &t0);
@@ -580,10 +712,13 @@ conn_setup(const struct server *srv, int fd, const struct sockaddr_storage *ss)
  * returning, unbounded, and it accepted under our lock, so one client
  * that sent four bytes stopped every thread.  Concurrent accept() on
  * one socket is safe on Linux (libfcgi 2.4 takes no lock there
- * either).  Returns the connection, or -1 when stopping.
+ * either).  Returns the connection, or -1 when stopping; with a
+ * connection, the thread's mask is params_mask (the stop blocked again,
+ * the deadline's SIGALRM let in for read_params: one call for both).
  */
 static int
-accept_one(struct server *srv, const sigset_t *usr1)
+accept_one(struct server *srv, const sigset_t *usr1,
+    const sigset_t *params_mask)
 {
 	struct sockaddr_storage ss;
 	struct pollfd pfd;
@@ -621,7 +756,10 @@ accept_one(struct server *srv, const sigset_t *usr1)
 		    "in 1 s", eh_errno_str(e));
 		sleep(1);
 	}
-	pthread_sigmask(SIG_BLOCK, usr1, NULL);
+	if (fd >= 0)
+		pthread_sigmask(SIG_SETMASK, params_mask, NULL);
+	else
+		pthread_sigmask(SIG_BLOCK, usr1, NULL);
 	return fd;
 }
 
@@ -665,16 +803,19 @@ deadline_set(timer_t tm, int64_t ms)
 }
 
 /* Read a request's params, under the deadline: 0, or below 0 when
- * the connection was closed unserved. */
+ * the connection was closed unserved.  SIGALRM is let in here, unless
+ * accept_one did (alrm_open): its timer is disarmed until the
+ * deadline_set below, so nothing can interrupt before it. */
 static int
 read_params(struct server *srv, FCGX_Request *r, timer_t *tm,
-    const sigset_t *alrm)
+    const sigset_t *alrm, int alrm_open)
 {
 	int rc;
 
 	if (tm != NULL)
 		deadline_set(*tm, srv->cfg->read_timeout_ms);
-	pthread_sigmask(SIG_UNBLOCK, alrm, NULL);
+	if (!alrm_open)
+		pthread_sigmask(SIG_UNBLOCK, alrm, NULL);
 	rc = FCGX_Accept_r(r);
 	pthread_sigmask(SIG_BLOCK, alrm, NULL);
 	if (tm != NULL)
@@ -715,8 +856,9 @@ fcgi_finish(const struct server *srv, FCGX_Request *r)
 	ssize_t n;
 	int closing;
 
-	closing = FCGX_FClose(r->err) != 0;
-	closing |= FCGX_FClose(r->out) != 0;
+	/* Closed by fcgi_reply already, or now; an error either time. */
+	closing = FCGX_FClose(r->err) != 0 || FCGX_GetError(r->err) != 0;
+	closing |= FCGX_FClose(r->out) != 0 || FCGX_GetError(r->out) != 0;
 	closing |= r->in == NULL || FCGX_GetError(r->in) != 0;
 	closing |= !r->keepConnection;
 	if (closing && r->ipcFd >= 0 && shutdown(r->ipcFd, SHUT_WR) == 0) {
@@ -751,9 +893,9 @@ worker_main(void *arg)
 	struct server *srv = w->srv;
 	struct eh_spool sp;
 	FCGX_Request r;
-	sigset_t usr1, alrm;
+	sigset_t usr1, alrm, params_mask;
 	timer_t timer, *tm = &timer;
-	int fd;
+	int fd, accepted;
 
 	eh_spool_init(&sp);
 	sigemptyset(&usr1);
@@ -761,7 +903,10 @@ worker_main(void *arg)
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	pthread_sigmask(SIG_BLOCK, &alrm, &params_mask);
+	/* Reading params: as now, USR1 blocked, ALRM let in. */
+	sigaddset(&params_mask, SIGUSR1);
+	sigdelset(&params_mask, SIGALRM);
 	/* -1: libfcgi never accepts by itself (accept_one). */
 	if (FCGX_InitRequest(&r, -1, 0) != 0)
 		goto out;
@@ -772,10 +917,12 @@ worker_main(void *arg)
 		tm = NULL;
 	}
 	for (;;) {
+		accepted = 0;
 		if (r.ipcFd < 0) {
-			fd = accept_one(srv, &usr1);
+			fd = accept_one(srv, &usr1, &params_mask);
 			if (fd < 0)
 				break;
+			accepted = 1;
 			r.ipcFd = fd;
 			/* FCGX_Accept_r first ends "the current request": a
 			 * kept connection is not closed, so neither is this;
@@ -786,7 +933,7 @@ worker_main(void *arg)
 			break;
 		/* Below 0: libfcgi closed the connection (a timeout, a
 		 * protocol error, a kept connection the server closed). */
-		if (read_params(srv, &r, tm, &alrm) < 0)
+		if (read_params(srv, &r, tm, &alrm, accepted) < 0)
 			continue;
 		fcgi_request(srv, &r, &sp);
 		fcgi_finish(srv, &r);
@@ -1128,7 +1275,11 @@ main(int argc, char *argv[])
 	}
 	eh_log_init(&lg, PROG, cfg.log);
 
-	cgi = FCGX_IsCGI();
+	/* libfcgi's own test (FCGX_IsCGI: fd 0 is a listening socket, its
+	 * getpeername says ENOTCONN), made here when GATEWAY_INTERFACE
+	 * says CGI, so that a CGI does not pay FCGX_Init's start-up. */
+	cgi = getenv("GATEWAY_INTERFACE") != NULL && !listening_fd0() ?
+	    1 : FCGX_IsCGI();
 	if (cgi && getenv("GATEWAY_INTERFACE") == NULL) {
 		fprintf(stderr, "esignhook: not started by a web server: "
 		    "fd 0 is not a FastCGI socket and GATEWAY_INTERFACE is "

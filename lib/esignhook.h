@@ -359,6 +359,9 @@ struct eh_spool {
 	long pid;                    /* this process, in tmp/ names */
 	int sys_errno;               /* errno of the last failure, for logs */
 	const char *sys_op;          /* which operation failed (static) */
+	unsigned char id_pool[256];  /* random bytes for ids' random parts,
+	                              * drawn 32 ids at a time */
+	size_t id_left;              /* bytes of id_pool not yet used */
 };
 
 #define EH_SPOOL_STALE_SECONDS (36 * 3600)

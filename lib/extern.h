@@ -19,6 +19,10 @@
  * NUL, invalid UTF-8 and over EH_FORM_VALUE_MAX bytes are errors. */
 enum eh_err eh__form_decode(char **out, const char *s, size_t n);
 
+/* An id for when, as eh_id_make's, with rnd as its random part. */
+void eh__id_format(char id[EH_ID_LEN + 1], const struct timespec *when,
+    const unsigned char rnd[8]);
+
 /* Hex SHA-256 over "<provider>\n" and the canonical form of data. */
 int eh__dedupe_key(char out[65], const char *provider, const void *data);
 

@@ -25,12 +25,21 @@ put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
 	buf[*len] = '\0';
 }
 
+/* A byte a value holds as it is. */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+}
+
 void
 eh_logfmt(char *buf, size_t cap, size_t *len, const char *key,
     const char *value)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
-	char esc[8];
+	char esc[4];
+	size_t run;
 	int quote;
 
 	if (value == NULL)
@@ -42,18 +51,30 @@ eh_logfmt(char *buf, size_t cap, size_t *len, const char *key,
 	put(buf, cap, len, "=", 1);
 	if (quote)
 		put(buf, cap, len, "\"", 1);
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+	/* Runs of plain bytes are copied at once, escapes one by one. */
+	p = (const unsigned char *)value;
+	for (;;) {
+		for (run = 0; plain(p[run]); run++)
+			continue;
+		if (run > 0)
+			put(buf, cap, len, (const char *)p, run);
+		p += run;
+		if (*p == '\0')
+			break;
+		esc[0] = '\\';
 		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
 			esc[1] = (char)*p;
 			put(buf, cap, len, esc, 2);
 		} else if (*p == '\n') {
-			put(buf, cap, len, "\\n", 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			esc[1] = 'n';
+			put(buf, cap, len, esc, 2);
+		} else {
+			esc[1] = 'x';
+			esc[2] = hex[*p >> 4];
+			esc[3] = hex[*p & 0xf];
 			put(buf, cap, len, esc, 4);
-		} else
-			put(buf, cap, len, (const char *)p, 1);
+		}
+		p++;
 	}
 	if (quote)
 		put(buf, cap, len, "\"", 1);

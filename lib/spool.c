@@ -96,18 +96,23 @@ ofd_lock(int fd, short type, off_t start, off_t len)
 	return fcntl(fd, F_OFD_SETLK, &fl);
 }
 
+/* Opened first: in a spool in service it is there (a CGI opens its
+ * spool per request), and a mkdirat would only say EEXIST. */
 static int
 subdir(struct eh_spool *sp, const char *name, int *created)
 {
 	int fd;
 
+	fd = openat(sp->dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
 	if (mkdirat(sp->dirfd, name, 0700) == 0)
 		*created = 1;
 	else if (errno != EEXIST)
 		return -1;
-	fd = openat(sp->dirfd, name,
+	return openat(sp->dirfd, name,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	return fd;
 }
 
 /* fsync the directory holding path (which has no trailing slash). */
@@ -183,14 +188,19 @@ eh_spool_open(struct eh_spool *sp, const char *path)
 	memcpy(sp->newpath + len, "/new", sizeof("/new"));
 	host_tag(sp->host, sizeof(sp->host));
 	sp->pid = getpid();
-	/* Only the spool itself is created: a missing parent is a typo. */
-	if (mkdir(path, 0700) == 0) {
-		/* The new directory's entry must outlive a crash too. */
-		if (sync_parent(path) != 0)
-			goto bad;
-	} else if (errno != EEXIST)
-		goto bad;
+	/* Opened first, as subdir does.  Only the spool itself is
+	 * created: a missing parent is a typo. */
 	sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0 && errno == ENOENT) {
+		if (mkdir(path, 0700) == 0) {
+			/* The new directory's entry must outlive a crash
+			 * too. */
+			if (sync_parent(path) != 0)
+				goto bad;
+		} else if (errno != EEXIST)
+			goto bad;
+		sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (sp->dirfd < 0)
 		goto bad;
 	sp->tmpfd = subdir(sp, "tmp", &created);
@@ -272,6 +282,7 @@ eh_spool_close(struct eh_spool *sp)
 		close(sp->dirfd);
 	free(sp->path);
 	free(sp->newpath);
+	sodium_memzero(sp->id_pool, sizeof(sp->id_pool));
 	eh_spool_init(sp);
 	/* Not resources: the handle's setting and its id clock. */
 	sp->last = last;
@@ -468,9 +479,11 @@ admit(struct eh_spool *sp, const struct eh_config *cfg, int sample)
 	struct timespec now;
 	enum eh_err err;
 
-	if (fstatvfs(sp->newfd, &vfs) != 0)
+	/* No floor (ESIGNHOOK_SPOOL_MIN_FREE=0): nothing to ask. */
+	if (cfg->min_free > 0 && fstatvfs(sp->newfd, &vfs) != 0)
 		return fail(sp, "statvfs");
-	if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < cfg->min_free) {
+	if (cfg->min_free > 0 &&
+	    (unsigned long long)vfs.f_bavail * vfs.f_frsize < cfg->min_free) {
 		sp->sys_errno = ENOSPC;
 		sp->sys_op = "free space check";
 		return EH_ERR_SPOOL_FULL;
@@ -647,6 +660,30 @@ arrival(struct eh_spool *sp, struct timespec *now)
 }
 
 /*
+ * An id as eh_id_make's, its 64 random bits from libsodium's source as
+ * there, but drawn for 32 ids at a time into the handle, instead of a
+ * getrandom(2) per delivery: the same bits, so as unique across
+ * processes and hosts.  A handle is one thread's, and never crosses a
+ * fork (the receiver does not fork); eh_spool_close wipes what is left.
+ */
+static void
+spool_id(struct eh_spool *sp, char id[EH_ID_LEN + 1],
+    const struct timespec *when)
+{
+	unsigned char *rnd;
+
+	if (sp->id_left < 8 || sp->id_left > sizeof(sp->id_pool)) {
+		randombytes_buf(sp->id_pool, sizeof(sp->id_pool));
+		sp->id_left = sizeof(sp->id_pool);
+	}
+	rnd = sp->id_pool + sizeof(sp->id_pool) - sp->id_left;
+	eh__id_format(id, when, rnd);
+	/* Used once only. */
+	sodium_memzero(rnd, 8);
+	sp->id_left -= 8;
+}
+
+/*
  * Write ev's record to tmp/, rename it into new/<id>.json and fsync
  * new/.  EH_OK with id filled, or an error with id empty and nothing
  * left in new/ or tmp/.
@@ -663,7 +700,7 @@ store(struct eh_spool *sp, const struct eh_event *ev,
 	int fd, e;
 
 	arrival(sp, &now);
-	eh_id_make(id, &now);
+	spool_id(sp, id, &now);
 	err = eh_record_build(&rec, &len, ev, id, &now, remote_addr);
 	if (err != EH_OK) {
 		id[0] = '\0';

@@ -188,6 +188,7 @@ chk_eq "200 responses" 50 "$n200"
 out=$("$PY" "$T/check_many.py" "$SPOOL/new" 50)
 [ "$out" = ok ] || chk_fail "$out"
 chk_eq "files in tmp/" 0 "$(count_tmp "$SPOOL")"
+wait_log_lines 0 50
 chk_eq "status=200 log lines" 50 "$(grep -c 'status=200' "$LOG")"
 chk_done "fcgi: 50 concurrent requests, 4 threads: 50 x 200, 50 files, 50 distinct ids"
 

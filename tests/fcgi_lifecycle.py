@@ -25,7 +25,7 @@ FastCGI client (so a body can be cut in two around a signal).
    and has RLIMIT_CORE 0; with ESIGNHOOK_LOG=syslog the /dev/log socket
    opened before the sandbox keeps logging.
 Prints ok/not ok lines and "lifecycle: N passed, N failed"."""
-import ctypes, importlib.util, json, os, resource, shutil, signal, socket, struct, subprocess, sys, tempfile, threading, time
+import calendar, ctypes, importlib.util, json, os, resource, shutil, signal, socket, struct, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("ESIGNHOOK_BIN", "cgi/esignhook")
@@ -397,6 +397,72 @@ def stalls(tmp):
         len(outs) == 3 and all(o.startswith(b"Status: 200 ") and c for o, c in outs) and
         len(new_files(d)) == 3 and closed is not None and 0.8 <= closed <= 2.5,
         "replies %r, files %d, closed %s" % ([o[:20] for o, c in outs], len(new_files(d)), closed))
+
+    # A reply nobody hears: the reply and FCGI_END_REQUEST go in one
+    # write, at the closing of the request's streams, before the log
+    # line; a failed one must still show in it.  The client shuts its
+    # reading side before it sends, so the worker's write fails
+    # (EPIPE) whatever the timing; the event is stored all the same.
+    d, p, sock, ok = start_ready(tmp, "unheard", {"ESIGNHOOK_THREADS": "1"})
+    b4 = body.replace(b"5n4obe", b"unhear")
+    try:
+        s = dial(sock, 5)
+        s.shutdown(socket.SHUT_RD)
+        s.sendall(head_of(os_params(b4), b4) + LOAD._record(LOAD.FCGI_STDIN, b""))
+    except OSError:
+        pass
+    line = ""
+    for _ in range(400):
+        log = open(os.path.join(d, "worker.log"), errors="replace").read()
+        line = next((l for l in log.splitlines() if " status=" in l), "")
+        if line:
+            break
+        time.sleep(0.025)
+    s.close()
+    check("reply: the client cannot hear it: stored, and the log line says the reply failed (op=\"write reply\")",
+          ok and len(new_files(d)) == 1 and "status=200" in line and
+          'op="write reply"' in line and "level=warn" in line,
+          "files %s, line %r" % (new_files(d), line))
+    # ... and the next delivery on that thread is answered: 200, whole.
+    out, done, dt = deliver(sock, body.replace(b"5n4obe", b"heard1"), 3)
+    check("reply: ... the next delivery on the same thread is answered (200, FCGI_END_REQUEST)",
+          done and out.startswith(b"Status: 200 "), "reply %r, complete %s" % (out[:60], done))
+    # The log's ts, formatted once a second per thread: the wall
+    # clock's second, and a later second once one has passed.
+    # The line is written after the reply: wait for the n-th.
+    def ts_of(n):
+        for _ in range(400):
+            log = open(os.path.join(d, "worker.log"), errors="replace").read()
+            ls = [l for l in log.splitlines() if " status=" in l]
+            if len(ls) >= n:
+                l = ls[n - 1]
+                return l.split(" ", 1)[0][3:] if l.startswith("ts=") else ""
+            time.sleep(0.025)
+        return ""
+    ts1, now1 = ts_of(2), time.time()
+    time.sleep(1.1)
+    out, done, dt = deliver(sock, body.replace(b"5n4obe", b"heard2"), 3)
+    ts2, now2 = ts_of(3), time.time()
+    def near(ts, now):
+        try:
+            t = calendar.timegm(time.strptime(ts, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            return False
+        return now - 3 <= t <= now + 1
+    check("log: ts is the wall clock's second (%s, %s), and moves on with it" % (ts1, ts2),
+          done and near(ts1, now1) and near(ts2, now2) and ts2 > ts1,
+          "ts %r then %r, reply %r" % (ts1, ts2, out[:40]))
+    stop(p)
+
+    # GATEWAY_INTERFACE in a FastCGI worker's own environment (a
+    # supervisor that passes its CGI variables on): fd 0, a listening
+    # socket, still decides, as libfcgi's FCGX_IsCGI would.
+    d, p, sock, ok = start_ready(tmp, "gwif", {"GATEWAY_INTERFACE": "CGI/1.1"})
+    out, done, dt = deliver(sock, body.replace(b"5n4obe", b"gwif01"), 3)
+    stop(p)
+    check("start: GATEWAY_INTERFACE set, fd 0 a listening socket: a FastCGI worker all the same (200, stored)",
+          ok and done and out.startswith(b"Status: 200 ") and len(new_files(d)) == 1,
+          "ready %s, reply %r, files %s" % (ok, out[:60], new_files(d)))
 
     # TCP, and FCGI_WEB_SERVER_ADDRS (libfcgi's check, in our accept).
     d, p, addr, ok = start_ready(tmp, "tcp-deny", {"FCGI_WEB_SERVER_ADDRS": "127.0.0.2"}, tcp=True)

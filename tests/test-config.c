@@ -169,6 +169,7 @@ layering(void)
 		{ NULL, NULL }
 	};
 	struct eh_config c;
+	size_t i;
 
 	eh_config_init(&c);
 	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, file, NULL), EH_OK);
@@ -178,6 +179,10 @@ layering(void)
 	T_EQ_INT(c.onespan.n, 1);
 	T_CHECK(eh_config_any(t_kv_lookup, req));
 	T_CHECK(!eh_config_any(t_kv_lookup, (struct t_kv[]){ { NULL, NULL } }));
+	/* cgi/esignhook.c asks eh_config_any only of a request with a
+	 * param starting "ESIGNHOOK_": every key must. */
+	for (i = 0; eh_config_keys[i] != NULL; i++)
+		T_CHECK(strncmp(eh_config_keys[i], "ESIGNHOOK_", 10) == 0);
 	/* An empty list is an override too: that provider is closed. */
 	T_EQ_INT(eh_config_apply(&c, t_kv_lookup, req, NULL), EH_OK);
 	T_EQ_INT(c.onespan.n, 0);

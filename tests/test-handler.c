@@ -1132,6 +1132,26 @@ bearer_callbacks(void)
 	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
 	T_EQ_STR(d.auth, "basic");
 	eh_decision_free(&d);
+	/* A matched key decides (the URL's tokens go unhashed): with a
+	 * wrong URL token, or a right one, or both, it is "basic". */
+	req.request_uri = "/esignhook/not-a-key?token=nor-this";
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "basic");
+	eh_decision_free(&d);
+	req.request_uri = "/esignhook/" KEY "?token=" KEY;
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "basic");
+	eh_decision_free(&d);
+	/* A wrong key: the URL is still looked at. */
+	req.authorization = "Basic not-the-key";
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_OK);
+	T_EQ_STR(d.auth, "token");
+	eh_decision_free(&d);
+	req.request_uri = "/esignhook/onespan?token=nor-this";
+	T_EQ_INT(eh_handle(&d, &req, &cfg), EH_ERR_AUTH_WRONG);
+	eh_decision_free(&d);
+	req.request_uri = "/esignhook/onespan";
+	req.authorization = "Basic " KEY;
 	/* A bad token, a good URL token: the URL token admits it. */
 	req.authorization = auth;
 	req.request_uri = "/esignhook/" KEY;

@@ -181,6 +181,68 @@ ids_increase(void)
 	free(dir);
 }
 
+/*
+ * The random part of ids is drawn into the handle 32 ids at a time:
+ * within one handle never the same twice, across the refills too; two
+ * handles (two threads, processes, hosts), and one reopened, draw their
+ * own.  What is left is wiped at close.
+ */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+ids_random_part(void)
+{
+	enum { N = 500 };
+	struct eh_spool a, b;
+	struct eh_event ev;
+	char *dir = t_tmpdir(), id[EH_ID_LEN + 1], *rnd[2 * N + 2];
+	static const unsigned char zero[256];
+	size_t i, n = 0;
+	int dup;
+
+	T_EQ_INT(eh_spool_open(&a, dir), EH_OK);
+	T_EQ_INT(eh_spool_open(&b, dir), EH_OK);
+	T_EQ_INT(a.id_left, 0);
+	form_event(&ev, "TransID=1&EventType=transaction");
+	for (i = 0; i < N; i++) {
+		T_EQ_INT(eh_spool_put(&a, &ev, NULL, id, &dup), EH_OK);
+		rnd[n++] = strdup(id + EH_ID_LEN - 16);
+		T_EQ_INT(eh_spool_put(&b, &ev, NULL, id, &dup), EH_OK);
+		rnd[n++] = strdup(id + EH_ID_LEN - 16);
+	}
+	/* 500 ids: 16 draws of 32, 20 left; those used are wiped. */
+	T_EQ_INT(a.id_left, 32 * 8 - (N % 32) * 8);
+	T_CHECK(memcmp(a.id_pool, zero, sizeof(a.id_pool) - a.id_left) == 0);
+	/* Reopened: nothing kept from before. */
+	T_EQ_INT(eh_spool_reopen(&a, dir), EH_OK);
+	T_EQ_INT(a.id_left, 0);
+	T_CHECK(memcmp(a.id_pool, zero, sizeof(zero)) == 0);
+	T_EQ_INT(eh_spool_put(&a, &ev, NULL, id, &dup), EH_OK);
+	rnd[n++] = strdup(id + EH_ID_LEN - 16);
+	T_EQ_INT(eh_spool_put(&a, &ev, NULL, id, &dup), EH_OK);
+	rnd[n++] = strdup(id + EH_ID_LEN - 16);
+	qsort(rnd, n, sizeof(rnd[0]), cmp_str);
+	for (i = 0; i < n; i++) {
+		T_EQ_INT(strspn(rnd[i], "0123456789abcdef"), 16);
+		if (i > 0)
+			T_CHECK(strcmp(rnd[i - 1], rnd[i]) != 0);
+	}
+	for (i = 0; i < n; i++)
+		free(rnd[i]);
+	eh_spool_close(&a);
+	eh_spool_close(&b);
+	T_CHECK(memcmp(a.id_pool, zero, sizeof(zero)) == 0);
+	T_CHECK(memcmp(b.id_pool, zero, sizeof(zero)) == 0);
+	T_EQ_INT(b.id_left, 0);
+	eh_event_free(&ev);
+	t_rmtree(dir);
+	free(dir);
+}
+
 static void
 limits(void)
 {
@@ -772,6 +834,7 @@ const struct t_case t_spool[] = {
 	{ "put stores one whole 0600 record in new/", put_one },
 	{ "OneSpan deduplicated, AlphaTrust not", dedupe },
 	{ "ids increase within a handle", ids_increase },
+	{ "ids' random parts: a stream per handle, none repeated", ids_random_part },
 	{ "free space and event limits", limits },
 	{ "tmp/: stale or unheld files go, held ones stay", clean_and_count },
 	{ "tmp/: a held file stays whatever its name says", clean_ignores_names },
