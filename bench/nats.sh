@@ -150,7 +150,7 @@ done
 	echo
 	echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)),"
 	echo "kernel $(uname -r), spool and JetStream store on $(df -T "$W" | awk 'NR==2 {print $2}'); load average $(cut -d' ' -f1-3 /proc/loadavg)."
-	echo "Command: \`make bench\` (bench/nats.sh, ROUNDS=$ROUNDS EVENTS=$EVENTS); $($NATS_SERVER --version), 3 nodes on 127.0.0.1, stream ESIGNHOOK: file storage, 3 replicas, duplicate window 2m."
+	echo "Command: \`make bench\` (bench/nats.sh, ROUNDS=$ROUNDS EVENTS=$EVENTS); $($NATS_SERVER --version), 3 nodes on 127.0.0.1, stream ESIGNHOOK: file storage, 3 replicas, duplicate window nats-setup's default for the default schedule (90h44m6s)."
 	echo
 	echo "| round | drain + publish (ev/s) | raw js_PublishMsg (ev/s) | ratio | drain, no action (ev/s) |"
 	echo "|---|---|---|---|---|"

@@ -34,9 +34,13 @@ const char ctl_usage_nats_setup[] =
 "  --replicas N            copies kept in a JetStream cluster (default 1;\n"
 "                          at most 5, no more than the cluster's servers)\n"
 "  --duplicate-window DUR  how long JetStream remembers a message id to drop\n"
-"                          a re-publication (default 2m: longer than a\n"
-"                          drainer's crash and restart, and than\n"
-"                          ESIGNHOOK_RETRY_SCHEDULE's first waits)\n"
+"                          a re-publication (default: 2m, a drainer's crash\n"
+"                          and restart, plus ESIGNHOOK_RETRY_SCHEDULE's\n"
+"                          waits at their longest, at most 7d; a shorter\n"
+"                          one is created as asked, with a warning)\n"
+"\n"
+"An existing stream is not fit when its window is shorter than that, its\n"
+"retention is not limits (interest, work queue) or it sends no PubAck.\n"
 "\n"
 "Exit 0: created, or there and fit; 1: there but not fit (what differs is\n"
 "printed), or an error; 78: the configuration is invalid.\n";
@@ -87,7 +91,15 @@ open_nats(struct ctl *ctl, struct eh_nats **n)
 int
 ctl_nats_open(struct ctl *ctl, struct eh_nats **n)
 {
-	return open_nats(ctl, n);
+	char msg[512];
+	int rc;
+
+	rc = open_nats(ctl, n);
+	/* Once, at the drain's start: a stream made before the schedule
+	 * grew (or by hand) may forget ids before the last retry. */
+	if (rc == 0 && eh_nats_window_warning(*n, msg, sizeof(msg)))
+		eh_log_msg(&ctl->lg, LOG_WARNING, "publish: %s", msg);
+	return rc;
 }
 
 void
@@ -100,6 +112,31 @@ ctl_nats_close(struct ctl *ctl, struct eh_nats *n)
 }
 
 /* ---- nats-setup ---- */
+
+/* ms as "2m4s", "15m12s", "168h", for the warnings. */
+static void
+ctl_dur(char *buf, size_t sz, int64_t ms)
+{
+	int64_t sec = ms / 1000;
+	size_t len = 0;
+
+	if (ms % 1000 != 0 || ms <= 0) {
+		snprintf(buf, sz, "%lldms", (long long)ms);
+		return;
+	}
+	buf[0] = '\0';
+	if (sec >= 3600) {
+		snprintf(buf, sz, "%lldh", (long long)(sec / 3600));
+		len = strlen(buf);
+	}
+	if (sec % 3600 >= 60 && len + 1 < sz) {
+		snprintf(buf + len, sz - len, "%lldm",
+		    (long long)(sec % 3600 / 60));
+		len += strlen(buf + len);
+	}
+	if (sec % 60 != 0 && len + 1 < sz)
+		snprintf(buf + len, sz - len, "%llds", (long long)(sec % 60));
+}
 
 static void
 print_line(void *ctx, const char *line)
@@ -138,8 +175,9 @@ cmd_nats_setup(struct ctl *ctl, int argc, char *argv[])
 	enum eh_nats_setup_result r;
 	char msg[512];
 	long replicas = 0;
-	int64_t window = 2 * 60 * 1000;
-	int c, rc;
+	int64_t window = 0, need;
+	char a[32], b[32];
+	int c, rc, capped, asked = 0;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -155,6 +193,7 @@ cmd_nats_setup(struct ctl *ctl, int argc, char *argv[])
 				return ctl_usage(ctl_usage_nats_setup,
 				    "nats-setup: --duplicate-window takes a "
 				    "duration of at least 1s (\"2m\")");
+			asked = 1;
 			break;
 		case 'h':
 			fputs(ctl_usage_nats_setup, stdout);
@@ -167,6 +206,20 @@ cmd_nats_setup(struct ctl *ctl, int argc, char *argv[])
 	if (optind < argc)
 		return ctl_usage(ctl_usage_nats_setup,
 		    "nats-setup: unexpected '%s'", argv[optind]);
+	need = eh_nats_dup_window(&ctl->cfg, &capped);
+	if (!asked)
+		window = need;
+	if (capped)
+		printf("warning: ESIGNHOOK_RETRY_SCHEDULE's waits outlast the "
+		    "longest duplicate window made here (168h): an event "
+		    "re-published after it may be stored twice\n");
+	if (asked && window < need) {
+		ctl_dur(a, sizeof(a), window);
+		ctl_dur(b, sizeof(b), need);
+		printf("warning: duplicate window %s, shorter than the %s "
+		    "ESIGNHOOK_RETRY_SCHEDULE needs: an event retried after "
+		    "it may be stored twice\n", a, b);
+	}
 	rc = open_nats(ctl, &n);
 	if (rc != 0)
 		return rc;
@@ -344,6 +397,8 @@ cmd_consume(struct ctl *ctl, int argc, char *argv[])
 		if (signalled(&cn))
 			goto out;
 	}
+	if (msg[0] != '\0')
+		eh_log_msg(&ctl->lg, LOG_WARNING, "consume: %s", msg);
 	eh_log_msg(&ctl->lg, LOG_INFO, "consuming stream %s as %s, pid %ld",
 	    ctl->cfg.nats_stream != NULL ? ctl->cfg.nats_stream :
 	    EH_NATS_DEFAULT_STREAM, durable != NULL ? durable :

@@ -1234,9 +1234,11 @@ void eh_nats_shutdown(const struct eh_ctl_config *cfg);
 /*
  * nats-setup: create cfg's stream (eh_nats_stream_subject's subjects,
  * file storage, replicas, duplicate window dup_window_ms) or check the
- * one there: its subjects must cover the template's pattern and its
- * window be at least dup_window_ms; replicas 0: not asked, not
- * compared.  What it found and did goes to line(), a line per call.
+ * one there: its subjects must cover the template's pattern, its
+ * window be at least dup_window_ms (eh_nats_dup_window's, unless the
+ * operator asked for another), its retention limits and PubAcks on
+ * (not no_ack); limits with discard old are a warning line; replicas
+ * 0: not asked, not compared.  What it found and did goes to line(), a line per call.
  * EH_NATS_SETUP_ERROR leaves one line in msg.
  */
 enum eh_nats_setup_result {
@@ -1279,6 +1281,31 @@ const char *eh_consume_verdict_name(enum eh_consume_verdict v);
 
 #define EH_NATS_DEFAULT_DURABLE "esignhook"
 
+/*
+ * The duplicate window cfg's retry schedule needs: a re-publication
+ * comes at most the schedule's total later (each wait stretched by the
+ * drainer's jitter, up to a fifth), plus EH_NATS_DUP_WINDOW_MIN_MS for
+ * a drainer's crash and restart; whole seconds, at most
+ * EH_NATS_DUP_WINDOW_MAX_MS (JetStream keeps every id of the window in
+ * memory), *capped then 1: beyond the window a re-publication could be
+ * stored twice.
+ */
+#define EH_NATS_DUP_WINDOW_MIN_MS (2LL * 60 * 1000)
+#define EH_NATS_DUP_WINDOW_MAX_MS (7LL * 24 * 3600 * 1000)
+int64_t eh_nats_dup_window(const struct eh_ctl_config *cfg, int *capped);
+/*
+ * Whether cfg's stream, asked now if the connection is up, has a
+ * duplicate window shorter than eh_nats_dup_window's: 1 with one
+ * warning line in msg; 0 (also: not connected, no stream) with "".
+ */
+int eh_nats_window_warning(struct eh_nats *n, char *msg, size_t msgsz);
+/*
+ * Whether a payload eh_record_parse refused with e is no record (to be
+ * terminated), rather than a failure of this consumer's (out of
+ * memory: nak'd for another try).  0 for EH_OK.
+ */
+int eh_consume_unreadable(enum eh_err e);
+
 struct eh_consume_report {
 	const char *id;                 /* NULL: no record */
 	const char *event, *provider;
@@ -1307,7 +1334,10 @@ struct eh_consumer;
  * Create (or update to c's settings) the durable consumer: explicit
  * ack, AckWait past ESIGNHOOK_EXEC_TIMEOUT, MaxDeliver schedule_n + 1;
  * and subscribe to it.  c is borrowed for the consumer's life.
- * EH_OK, or EH_ERR_CONFIG (one line in msg).
+ * EH_OK, or EH_ERR_CONFIG (one line in msg).  On EH_OK msg may hold a
+ * warning: the durable was there with other settings (AckWait,
+ * MaxDeliver, FilterSubject), now brought to these (the latest start
+ * wins, for every process sharing it).
  */
 enum eh_err eh_consume_open(struct eh_consumer **cs, struct eh_nats *n,
     const struct eh_consume *c, char *msg, size_t msgsz);

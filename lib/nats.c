@@ -16,7 +16,14 @@
  *
  * Nothing is published while the connection is down: libnats would
  * buffer it and send it on reconnection, after this attempt has been
- * given up and maybe after the duplicate window of the retry.
+ * given up and maybe after the duplicate window of the retry.  Its
+ * reconnect buffer is one byte, so a publication that races a
+ * disconnection fails rather than waits there.
+ *
+ * A server that hangs (stopped, its host swapping) keeps the
+ * connection CONNECTED until pings go unanswered: a PubAck timeout
+ * makes the next publications fail at once for one timeout, as no
+ * responders does, so a pass over many events costs one timeout.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <nats/nats.h>
 #include <sodium.h>
 
@@ -46,6 +54,12 @@
 #define SETUP_TRIES 10
 /* Between publications while a stream has no leader. */
 #define LEADER_WAIT_SLICE_MS 200
+/* A hung server is found out within PING_INTERVAL_MS * (MAX_PINGS_OUT
+ * + 1): then libnats reconnects elsewhere or waits. */
+#define PING_INTERVAL_MS 2000
+#define MAX_PINGS_OUT 2
+/* libnats refuses 0 (its default, 8 MB) and less: the least it takes. */
+#define RECONNECT_BUF_BYTES 1
 
 static void fmt_dur(char *buf, size_t sz, int64_t ms);
 
@@ -56,6 +70,8 @@ struct eh_nats {
 	jsCtx *js;
 	int64_t down_at;        /* mono ms of the last wait that failed */
 	int64_t js_down_at;     /* of the last wait for a stream leader */
+	int64_t timeout_at;     /* of the last PubAck timeout */
+	int64_t reopened_at;    /* of the last reopening of a closed one */
 };
 
 struct eh_consumer {
@@ -139,12 +155,32 @@ uses_tls(const struct eh_ctl_config *cfg)
 	    strstr(cfg->nats_url, "tls://") != NULL);
 }
 
+/* The connection and its JetStream context from n->opts; *step says
+ * which failed. */
+static natsStatus
+connect_js(struct eh_nats *n, const char **step)
+{
+	jsOptions jo;
+	natsStatus s;
+
+	*step = "connect";
+	s = natsConnection_Connect(&n->nc, n->opts);
+	/* No server yet: libnats keeps trying in the background. */
+	if (s == NATS_NOT_YET_CONNECTED && n->nc != NULL)
+		s = NATS_OK;
+	if (s != NATS_OK)
+		return s;
+	*step = "JetStream";
+	jsOptions_Init(&jo);
+	jo.Wait = n->cfg->nats_timeout_ms;
+	return natsConnection_JetStream(&n->js, n->nc, &jo);
+}
+
 enum eh_err
 eh_nats_open(struct eh_nats **np, const struct eh_ctl_config *cfg, char *msg,
     size_t msgsz)
 {
 	struct eh_nats *n;
-	jsOptions jo;
 	natsStatus s;
 	const char *step;
 	int64_t ct;
@@ -210,19 +246,15 @@ eh_nats_open(struct eh_nats **np, const struct eh_ctl_config *cfg, char *msg,
 		if (s == NATS_OK)
 			s = natsOptions_SetSecure(n->opts, true);
 	}
-	if (s == NATS_OK) {
-		step = "connect";
-		s = natsConnection_Connect(&n->nc, n->opts);
-		/* No server yet: libnats keeps trying in the background. */
-		if (s == NATS_NOT_YET_CONNECTED && n->nc != NULL)
-			s = NATS_OK;
-	}
-	if (s == NATS_OK) {
-		step = "JetStream";
-		jsOptions_Init(&jo);
-		jo.Wait = cfg->nats_timeout_ms;
-		s = natsConnection_JetStream(&n->js, n->nc, &jo);
-	}
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectBufSize(n->opts,
+		    RECONNECT_BUF_BYTES);
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(n->opts, PING_INTERVAL_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(n->opts, MAX_PINGS_OUT);
+	if (s == NATS_OK)
+		s = connect_js(n, &step);
 	if (s != NATS_OK) {
 		say(msg, msgsz, step, s, 0);
 		eh_nats_close(n);
@@ -282,6 +314,58 @@ wait_connected(struct eh_nats *n, int64_t max_ms)
 	}
 }
 
+/* Whether libnats closed the connection over credentials or TLS,
+ * which no reopening mends. */
+static int
+refused(struct eh_nats *n)
+{
+	const char *text = NULL;
+	natsStatus s;
+
+	if (n->nc == NULL)
+		return 0;
+	s = natsConnection_GetLastError(n->nc, &text);
+	if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
+	    s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_WANTED ||
+	    s == NATS_SECURE_CONNECTION_REQUIRED)
+		return 1;
+	return text != NULL && (strcasestr(text, "authorization") != NULL ||
+	    strcasestr(text, "authentication") != NULL ||
+	    strcasestr(text, "tls") != NULL || strcasestr(text, "ssl") != NULL);
+}
+
+/*
+ * A connection libnats closed for a reason other than refused
+ * credentials or TLS (a server that accepted the TCP connection but
+ * never spoke, say: libnats gives up on it) made anew, at most once
+ * per PubAck timeout.  A new connection that fails stays for the next
+ * time round.
+ */
+static void
+reopen_closed(struct eh_nats *n)
+{
+	int64_t now = eh_mono_ms();
+	const char *step;
+
+	if (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CLOSED ||
+	    refused(n))
+		return;
+	if (n->reopened_at != 0 && now - n->reopened_at <
+	    n->cfg->nats_timeout_ms)
+		return;
+	n->reopened_at = now;
+	jsCtx_Destroy(n->js);
+	n->js = NULL;
+	natsConnection_Destroy(n->nc);
+	n->nc = NULL;
+	/* A failure (no memory) leaves js NULL: unusable, tried again
+	 * next time round (a NULL connection's status is CLOSED). */
+	if (connect_js(n, &step) != NATS_OK) {
+		jsCtx_Destroy(n->js);
+		n->js = NULL;
+	}
+}
+
 /*
  * Up, or worth waiting for: a drain over many events with the servers
  * down waits once per PubAck timeout, not once per event.
@@ -291,6 +375,9 @@ usable(struct eh_nats *n)
 {
 	int64_t now = eh_mono_ms();
 
+	reopen_closed(n);
+	if (n->nc == NULL || n->js == NULL)
+		return 0;
 	if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED) {
 		n->down_at = 0;
 		return 1;
@@ -319,7 +406,8 @@ down_reason(struct eh_nats *n, char *buf, size_t sz, const char *what,
 	natsStatus s;
 	size_t i;
 
-	if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CLOSED) {
+	if (n->nc != NULL &&
+	    natsConnection_Status(n->nc) == NATS_CONN_STATUS_CLOSED) {
 		s = natsConnection_GetLastError(n->nc, &text);
 		for (i = 0; text != NULL && text[i] != '\0' &&
 		    i + 1 < sizeof(clean); i++)
@@ -389,13 +477,21 @@ id_ok(const char *id)
  */
 static natsStatus
 publish(struct eh_nats *n, natsMsg *m, const char *stream, jsPubAck **pa,
-    jsErrCode *je)
+    jsErrCode *je, int *skipped)
 {
 	int64_t wait = n->cfg->nats_timeout_ms;
 	int64_t t0 = eh_mono_ms(), left;
 	jsPubOptions po;
 	natsStatus s;
 
+	/* After a PubAck timeout, as long again without trying: a hung
+	 * server costs one timeout per pass, not one per event. */
+	*skipped = 0;
+	if (n->timeout_at != 0 && t0 - n->timeout_at < wait) {
+		*skipped = 1;
+		return NATS_TIMEOUT;
+	}
+	n->timeout_at = 0;
 	for (;;) {
 		left = wait - (eh_mono_ms() - t0);
 		jsPubOptions_Init(&po);
@@ -406,6 +502,10 @@ publish(struct eh_nats *n, natsMsg *m, const char *stream, jsPubAck **pa,
 		s = js_PublishMsg(pa, n->js, m, &po, je);
 		if (s == NATS_OK) {
 			n->js_down_at = 0;
+			return s;
+		}
+		if (s == NATS_TIMEOUT) {
+			n->timeout_at = eh_mono_ms();
 			return s;
 		}
 		if (s != NATS_NO_RESPONDERS && *je != JSClusterNotAvailErr &&
@@ -419,6 +519,10 @@ publish(struct eh_nats *n, natsMsg *m, const char *stream, jsPubAck **pa,
 			return s;
 		}
 		sleep_ms(LEADER_WAIT_SLICE_MS);
+		/* Lost meanwhile: what is written now would wait in
+		 * libnats, not go out; the caller says why. */
+		if (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED)
+			return NATS_CONNECTION_DISCONNECTED;
 	}
 }
 
@@ -427,13 +531,14 @@ eh_publish_run(struct eh_job *job)
 {
 	const struct eh_ctl_config *cfg = job->cfg;
 	struct eh_nats *n = job->nats;
-	char hv[HEADER_VALUE_MAX + 1];
+	char hv[HEADER_VALUE_MAX + 1], dur[32];
 	jsPubAck *pa = NULL;
 	jsErrCode je = 0;
 	natsMsg *m = NULL;
 	natsStatus s;
 	char *subject = NULL;
 	enum eh_result r;
+	int skipped = 0;
 
 	job->error[0] = '\0';
 	job->retry_after_ms = 0;
@@ -481,13 +586,32 @@ eh_publish_run(struct eh_job *job)
 		r = EH_RES_TEMP;
 		goto out;
 	}
-	s = publish(n, m, stream_name(cfg), &pa, &je);
+	s = publish(n, m, stream_name(cfg), &pa, &je, &skipped);
+	/* An answer that names no stream, or another, is no PubAck of
+	 * ours: a plain subscriber on the subject replying, say. */
+	if (s == NATS_OK && (pa == NULL || pa->Stream == NULL ||
+	    strcmp(pa->Stream, stream_name(cfg)) != 0)) {
+		snprintf(job->error, sizeof(job->error), "publish: PubAck "
+		    "not from stream %.*s (something else answers on "
+		    "%.*s?)", 60, stream_name(cfg), 120, subject);
+		r = EH_RES_TEMP;
+		goto out;
+	}
 	if (s == NATS_OK) {
 		r = EH_RES_OK;
 		goto out;
 	}
 	r = EH_RES_TEMP;
-	if (s == NATS_NO_RESPONDERS)
+	if (s == NATS_CONNECTION_DISCONNECTED)
+		down_reason(n, job->error, sizeof(job->error), "publish: ",
+		    cfg->nats_timeout_ms);
+	else if (skipped) {
+		fmt_dur(dur, sizeof(dur), cfg->nats_timeout_ms);
+		snprintf(job->error, sizeof(job->error), "publish: not tried: "
+		    "a PubAck timed out less than %s ago (a hung server?)",
+		    dur);
+	}
+	else if (s == NATS_NO_RESPONDERS)
 		snprintf(job->error, sizeof(job->error), "publish: no stream "
 		    "answered for %.*s (a leader being elected, or none: "
 		    "esignhookctl nats-setup?)", 120, subject);
@@ -514,14 +638,26 @@ out:
 static void
 fmt_dur(char *buf, size_t sz, int64_t ms)
 {
-	if (ms > 0 && ms % (3600 * 1000) == 0)
-		snprintf(buf, sz, "%lldh", (long long)(ms / (3600 * 1000)));
-	else if (ms > 0 && ms % (60 * 1000) == 0)
-		snprintf(buf, sz, "%lldm", (long long)(ms / (60 * 1000)));
-	else if (ms % 1000 == 0)
-		snprintf(buf, sz, "%llds", (long long)(ms / 1000));
-	else
+	int64_t sec = ms / 1000;
+	size_t len = 0;
+
+	if (ms % 1000 != 0 || ms <= 0) {
 		snprintf(buf, sz, "%lldms", (long long)ms);
+		return;
+	}
+	/* "2m", "15m12s", "90h44m6s": as ESIGNHOOK_RETRY_SCHEDULE reads. */
+	buf[0] = '\0';
+	if (sec >= 3600) {
+		snprintf(buf, sz, "%lldh", (long long)(sec / 3600));
+		len = strlen(buf);
+	}
+	if (sec % 3600 >= 60 && len + 1 < sz) {
+		snprintf(buf + len, sz - len, "%lldm",
+		    (long long)(sec % 3600 / 60));
+		len += strlen(buf + len);
+	}
+	if (sec % 60 != 0 && len + 1 < sz)
+		snprintf(buf + len, sz - len, "%llds", (long long)(sec % 60));
 }
 
 /* A JetStream answer worth asking again for: no leader yet. */
@@ -595,8 +731,9 @@ check_stream(const jsStreamInfo *si, const char *pattern, int64_t replicas,
 	}
 	if (have_dup < dup_ms) {
 		fmt_dur(want, sizeof(want), dup_ms);
-		emit(line, ctx, "differs: duplicate window %s, shorter than "
-		    "%s: a re-publication after it would be stored twice",
+		emit(line, ctx, "not fit: duplicate window %s, shorter than "
+		    "%s (ESIGNHOOK_RETRY_SCHEDULE's waits and a restart): a "
+		    "re-publication after it would be stored twice",
 		    have, want);
 		r = EH_NATS_SETUP_INCOMPATIBLE;
 	}
@@ -606,6 +743,30 @@ check_stream(const jsStreamInfo *si, const char *pattern, int64_t replicas,
 	if (sc->Storage != js_FileStorage)
 		emit(line, ctx, "differs: memory storage: a server restart "
 		    "loses the events in it");
+	/* Interest or work-queue retention removes a message once the
+	 * consumers there have it: an event published before a consumer
+	 * exists is dropped, and a second durable gets nothing.  NoAck
+	 * sends no PubAck at all. */
+	if (sc->Retention != js_LimitsPolicy) {
+		emit(line, ctx, "incompatible: %s retention: messages go "
+		    "once consumed (or at once with no consumer); esignhook "
+		    "needs limits retention", sc->Retention ==
+		    js_InterestPolicy ? "interest" : "work-queue");
+		r = EH_NATS_SETUP_INCOMPATIBLE;
+	}
+	if (sc->NoAck) {
+		emit(line, ctx, "incompatible: no_ack: the stream sends no "
+		    "PubAck, so no publication would ever be confirmed");
+		r = EH_NATS_SETUP_INCOMPATIBLE;
+	}
+	if (sc->Discard == js_DiscardOld && (sc->MaxAge > 0 ||
+	    sc->MaxMsgs > 0 || sc->MaxBytes > 0 || sc->MaxMsgsPerSubject > 0))
+		emit(line, ctx, "warning: limits (max age %llds, max msgs "
+		    "%lld, max bytes %lld, per subject %lld) with discard "
+		    "old: events go from the stream unconsumed once over them",
+		    (long long)(sc->MaxAge / (NS_PER_MS * 1000)),
+		    (long long)sc->MaxMsgs, (long long)sc->MaxBytes,
+		    (long long)sc->MaxMsgsPerSubject);
 	if (r == EH_NATS_SETUP_OK)
 		emit(line, ctx, "stream %s is fit for esignhook: nothing "
 		    "changed", sc->Name);
@@ -706,7 +867,75 @@ out:
 	return r;
 }
 
+int
+eh_nats_window_warning(struct eh_nats *n, char *msg, size_t msgsz)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode je = 0;
+	int64_t need, have;
+	char a[32], b[32];
+	int capped, rc = 0;
+
+	msg[0] = '\0';
+	if (natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED ||
+	    n->js == NULL)
+		return 0;
+	if (js_GetStreamInfo(&si, n->js, stream_name(n->cfg), NULL, &je) !=
+	    NATS_OK || si == NULL || si->Config == NULL) {
+		jsStreamInfo_Destroy(si);
+		return 0;
+	}
+	need = eh_nats_dup_window(n->cfg, &capped);
+	have = si->Config->Duplicates / NS_PER_MS;
+	if (have < need) {
+		fmt_dur(a, sizeof(a), have);
+		fmt_dur(b, sizeof(b), need);
+		snprintf(msg, msgsz, "stream %s's duplicate window is %s, "
+		    "shorter than the %s ESIGNHOOK_RETRY_SCHEDULE needs: an "
+		    "event retried after it may be stored twice "
+		    "(esignhookctl nats-setup says more)",
+		    stream_name(n->cfg), a, b);
+		rc = 1;
+	}
+	jsStreamInfo_Destroy(si);
+	return rc;
+}
+
 /* ---- consume ---- */
+
+/* What of the durable's settings that matter here ci has other than
+ * cc, as "AckWait 35s, now 15s; ..." in buf ("": the same). */
+static void
+consumer_changes(char *buf, size_t sz, const jsConsumerInfo *ci,
+    const jsConsumerConfig *cc)
+{
+	const jsConsumerConfig *old = ci->Config;
+	const char *of, *nf;
+	char a[32], b[32];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (old == NULL)
+		return;
+	if (old->AckWait != cc->AckWait) {
+		fmt_dur(a, sizeof(a), old->AckWait / NS_PER_MS);
+		fmt_dur(b, sizeof(b), cc->AckWait / NS_PER_MS);
+		snprintf(buf + len, sz - len, "AckWait %s, now %s", a, b);
+		len += strlen(buf + len);
+	}
+	if (old->MaxDeliver != cc->MaxDeliver && len + 1 < sz) {
+		snprintf(buf + len, sz - len, "%sMaxDeliver %lld, now %lld",
+		    len > 0 ? "; " : "", (long long)old->MaxDeliver,
+		    (long long)cc->MaxDeliver);
+		len += strlen(buf + len);
+	}
+	of = old->FilterSubject != NULL ? old->FilterSubject : "";
+	nf = cc->FilterSubject != NULL ? cc->FilterSubject : "";
+	if (strcmp(of, nf) != 0 && len + 1 < sz)
+		snprintf(buf + len, sz - len, "%sFilterSubject %.100s, now "
+		    "%.100s", len > 0 ? "; " : "", *of != '\0' ? of :
+		    "(all)", *nf != '\0' ? nf : "(all)");
+}
 
 enum eh_err
 eh_consume_open(struct eh_consumer **csp, struct eh_nats *n,
@@ -719,10 +948,12 @@ eh_consume_open(struct eh_consumer **csp, struct eh_nats *n,
 	jsSubOptions so;
 	jsErrCode je = 0;
 	natsStatus s;
+	char changes[384], warn[640];
 	int tries;
 
 	*csp = NULL;
 	msg[0] = '\0';
+	warn[0] = '\0';
 	cs = calloc(1, sizeof(*cs));
 	if (cs == NULL) {
 		snprintf(msg, msgsz, "out of memory");
@@ -748,8 +979,20 @@ eh_consume_open(struct eh_consumer **csp, struct eh_nats *n,
 	/*
 	 * Made (or brought to these settings) here rather than by the
 	 * subscription, which refuses a durable whose settings differ: a
-	 * new ESIGNHOOK_EXEC_TIMEOUT or schedule takes effect.
+	 * new ESIGNHOOK_EXEC_TIMEOUT or schedule takes effect.  Every
+	 * process sharing the durable gets them, so a change is said.
 	 */
+	je = 0;
+	if (js_GetConsumerInfo(&ci, n->js, stream_name(cfg), cs->durable,
+	    NULL, &je) == NATS_OK && ci != NULL) {
+		consumer_changes(changes, sizeof(changes), ci, &cc);
+		if (changes[0] != '\0')
+			snprintf(warn, sizeof(warn), "durable %s had other "
+			    "settings, updated to this start's (shared by "
+			    "every consumer of it): %s", cs->durable, changes);
+	}
+	jsConsumerInfo_Destroy(ci);
+	ci = NULL;
 	for (tries = 0; tries < SETUP_TRIES; tries++) {
 		je = 0;
 		s = js_AddConsumer(&ci, n->js, stream_name(cfg), &cc, NULL, &je);
@@ -784,6 +1027,7 @@ eh_consume_open(struct eh_consumer **csp, struct eh_nats *n,
 		free(cs);
 		return EH_ERR_CONFIG;
 	}
+	snprintf(msg, msgsz, "%s", warn);
 	*csp = cs;
 	return EH_OK;
 }
@@ -805,6 +1049,22 @@ jitter(void)
 	return 0.8 + (double)randombytes_uniform(400001) / 1000000.0;
 }
 
+/* Whether jansson refused buf for want of memory rather than for
+ * its syntax (eh_record_parse says EH_ERR_JSON for both). */
+static int
+oom_json(const char *buf, size_t len)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j != NULL) {
+		json_decref(j);
+		return 0;
+	}
+	return json_error_code(&jerr) == json_error_out_of_memory;
+}
+
 /* Run one message through the exec action and settle it. */
 static void
 handle(struct eh_consumer *cs, natsMsg *m, struct eh_consume_totals *t)
@@ -820,6 +1080,7 @@ handle(struct eh_consumer *cs, natsMsg *m, struct eh_consume_totals *t)
 	jsErrCode je = 0;
 	char err[EH_ERROR_MAX];
 	const char *data;
+	enum eh_err pe = EH_ERR_JSON;
 	int parsed, len;
 	int64_t t0 = eh_mono_ms();
 
@@ -833,8 +1094,12 @@ handle(struct eh_consumer *cs, natsMsg *m, struct eh_consume_totals *t)
 	}
 	data = natsMsg_GetData(m);
 	len = natsMsg_GetDataLength(m);
-	parsed = data != NULL && len > 0 &&
-	    eh_record_parse(&rec, data, (size_t)len) == EH_OK;
+	if (data != NULL && len > 0) {
+		pe = eh_record_parse(&rec, data, (size_t)len);
+		if (pe == EH_ERR_JSON && oom_json(data, (size_t)len))
+			pe = EH_ERR_NOMEM;
+	}
+	parsed = pe == EH_OK;
 	if (parsed) {
 		rep.id = rec.id;
 		rep.event = rec.event;
@@ -849,10 +1114,19 @@ handle(struct eh_consumer *cs, natsMsg *m, struct eh_consume_totals *t)
 		job.base_env = c->base_env;
 		r = eh_exec_run(&job);
 		snprintf(err, sizeof(err), "%s", job.error);
-	} else
+		eh_consume_decide(&d, c->cfg, r, 1, rep.delivered, jitter());
+	} else if (eh_consume_unreadable(pe)) {
 		snprintf(err, sizeof(err), "the message is no esignhook "
 		    "record");
-	eh_consume_decide(&d, c->cfg, r, parsed, rep.delivered, jitter());
+		eh_consume_decide(&d, c->cfg, r, 0, rep.delivered, jitter());
+	} else {
+		/* This consumer's failure, not the message's: nak'd as a
+		 * temporary one, terminated only once deliveries run out. */
+		snprintf(err, sizeof(err), "reading the record: out of "
+		    "memory");
+		eh_consume_decide(&d, c->cfg, EH_RES_TEMP, 1, rep.delivered,
+		    jitter());
+	}
 	switch (d.verdict) {
 	case EH_CONSUME_ACK:
 		/* Confirmed, or the message may come again: the exec must

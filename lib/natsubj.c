@@ -345,3 +345,38 @@ eh_consume_verdict_name(enum eh_consume_verdict v)
 	}
 	return "?";
 }
+
+int64_t
+eh_nats_dup_window(const struct eh_ctl_config *cfg, int *capped)
+{
+	int64_t total = 0, ms;
+	size_t i;
+
+	*capped = 0;
+	for (i = 0; i < cfg->schedule_n; i++) {
+		total += cfg->schedule_ms[i];
+		if (total > EH_NATS_DUP_WINDOW_MAX_MS)
+			break;
+	}
+	/* The drainer's jitter stretches a wait by up to a fifth. */
+	if (total > EH_NATS_DUP_WINDOW_MAX_MS) {
+		*capped = 1;
+		return EH_NATS_DUP_WINDOW_MAX_MS;
+	}
+	ms = total + total / 5 + EH_NATS_DUP_WINDOW_MIN_MS;
+	/* Whole seconds: JetStream shows it so, and so do we. */
+	ms = (ms + 999) / 1000 * 1000;
+	if (ms > EH_NATS_DUP_WINDOW_MAX_MS) {
+		*capped = 1;
+		ms = EH_NATS_DUP_WINDOW_MAX_MS;
+	}
+	return ms;
+}
+
+int
+eh_consume_unreadable(enum eh_err e)
+{
+	/* Out of memory, say, is this consumer's trouble, not the
+	 * message's: it goes back for another try. */
+	return e != EH_OK && e != EH_ERR_NOMEM;
+}

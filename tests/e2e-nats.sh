@@ -13,8 +13,14 @@
 # before marking them done) stay in the stream once; consume: each
 # message to the command once, exit 100 not redelivered, exit 1
 # redelivered after the schedule's delay, SIGTERM finishing the message
-# in hand; a token or a user/password server: the secret in no log, no
-# spool file and no child's environment.
+# in hand, a start with other settings warned of; a plain subscriber
+# answering on the subject is no PubAck (retry/); nats-setup refuses
+# interest, work-queue and no_ack streams and a duplicate window shorter
+# than the schedule needs (drain warns of it); a server SIGSTOPped at a
+# follower's start (a new connection once it goes on) and while
+# connected (one timeout per pass, none doubled); a token, a
+# user/password server, credentials in the URL, TLS with a CA made
+# here: the secret in no log, no spool file and no child's environment.
 # Run: sh tests/e2e-nats.sh (or SUITES=e2e-nats sh tests/run.sh).
 
 E2E_MODE=cgi
@@ -26,7 +32,9 @@ nats_init
 
 NATS_TOKEN=natstok-e2e-4c1f9a7b2d
 NATS_PASS=natspw-e2e-8e2b0d6c3a
-E2E_SECRETS="$E2E_SECRETS $NATS_TOKEN $NATS_PASS"
+# A wrong password, in ESIGNHOOK_NATS_URL: no less secret.
+NATS_URLPASS=natspw-url-wrong-5d93e1
+E2E_SECRETS="$E2E_SECRETS $NATS_TOKEN $NATS_PASS $NATS_URLPASS"
 TMPL='esign.{provider}.{event}'
 OUT=$T/cout
 mkdir "$OUT"
@@ -105,6 +113,7 @@ drain_until_empty() {
 }
 
 nats_single s1
+S1_URL=$NATS_URL
 chk_reset
 [ -n "$NATS_URL" ] || chk_fail "no server"
 chk_done "nats-server -js on 127.0.0.1 ($NATS_URL), healthy"
@@ -129,12 +138,13 @@ chk_eq "exit" 0 "$CTL_RC"
 grep -q ESIGNHOOK "$T/ctl.out" || chk_fail "output: $(cat "$T/ctl.out" "$T/ctl.err")"
 info=$(nats_info)
 chk_eq "replicas" 1 "$(nats_field replicas "$info")"
-chk_eq "duplicate window (ms)" 120000 "$(nats_field dup_ms "$info")"
+# 2m + the schedule's 3s at their longest (3.6s), in whole seconds.
+chk_eq "duplicate window (ms)" 124000 "$(nats_field dup_ms "$info")"
 chk_eq "storage" file "$(nats_field storage "$info")"
 chk_eq "subjects" 'esign.>' "$(nats_field subjects "$info")"
 chk_eq "messages" 0 "$(nats_field msgs "$info")"
 created_out=$(cat "$T/ctl.out")
-chk_done "nats-setup: stream ESIGNHOOK created: file storage, 1 replica, duplicate window 2m, subjects esign.> ($created_out)"
+chk_done "nats-setup: stream ESIGNHOOK created: file storage, 1 replica, duplicate window 2m4s (2m + schedule 1s,1s,1s * 1.2), subjects esign.> ($created_out)"
 
 chk_reset
 ctl nats-setup
@@ -486,6 +496,152 @@ chk_eq "--help" 0 "$CTL_RC"
 grep -q '^usage: esignhookctl consume' "$T/ctl.out" || chk_fail "usage: $(cat "$T/ctl.out")"
 chk_done "consume usage: --exec required (64); --help"
 
+# ---- a plain subscriber answering on the subject is no PubAck ----
+chk_reset
+"$NCHK" "$NATS_URL" - respond 'fake.>' >"$T/resp.out" 2>"$T/resp.err" &
+rp=$!
+E2E_PIDS="$E2E_PIDS $rp"
+resp_ready() { grep -q ready "$T/resp.out" 2>/dev/null; }
+wait_until 100 resp_ready || chk_fail "responder not ready: $(cat "$T/resp.err")"
+use_config fake "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=FAKE \
+    "ESIGNHOOK_NATS_SUBJECT=fake.{event}" ESIGNHOOK_RETRY_SCHEDULE=1s \
+    ESIGNHOOK_NATS_TIMEOUT=1s "ESIGNHOOK_SPOOL=$T/spool-fake"
+n_os 2 fake
+ctl drain
+chk_eq "exit" 0 "$CTL_RC"
+chk_eq "retry/" 2 "$(count_in retry)"
+chk_eq "done/" 0 "$(count_in done)"
+chk_eq "log lines 'PubAck not from stream FAKE'" 2 \
+    "$(grep 'result=retry' "$T/ctl.err" | grep -c 'PubAck not from stream FAKE')"
+kill "$rp"
+wait "$rp" 2>/dev/null
+nats_forget "$rp"
+chk_done "a plain subscriber answering {} on the subject, no stream: both events stay in retry/ (PubAck not from stream FAKE), none done"
+
+# ---- nats-setup: a stream there that esignhook cannot rely on ----
+chk_reset
+for kind in interest workqueue noack; do
+	"$NCHK" "$NATS_URL" "BAD$kind" mkstream "bad$kind.>" "$kind" ||
+	    chk_fail "mkstream $kind: $(cat "$T/nats-check.err" 2>/dev/null)"
+	use_config bad "ESIGNHOOK_NATS_URL=$NATS_URL" "ESIGNHOOK_NATS_STREAM=BAD$kind" \
+	    "ESIGNHOOK_NATS_SUBJECT=bad$kind.{event}" ESIGNHOOK_RETRY_SCHEDULE= \
+	    "ESIGNHOOK_SPOOL=$T/spool-bad"
+	ctl nats-setup
+	chk_eq "$kind: nats-setup exit" 1 "$CTL_RC"
+	grep -q "^incompatible: " "$T/ctl.out" || chk_fail "$kind: $(cat "$T/ctl.out")"
+done
+"$NCHK" "$NATS_URL" MAXAGE mkstream 'maxage.>' maxage
+use_config bad "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=MAXAGE \
+    "ESIGNHOOK_NATS_SUBJECT=maxage.{event}" ESIGNHOOK_RETRY_SCHEDULE= \
+    "ESIGNHOOK_SPOOL=$T/spool-bad"
+ctl nats-setup
+chk_eq "max age 1h, discard old: exit" 0 "$CTL_RC"
+grep -q "^warning: limits (max age 3600s" "$T/ctl.out" || chk_fail "no warning: $(cat "$T/ctl.out")"
+chk_done "nats-setup on an existing stream: interest, work-queue retention and no_ack incompatible (exit 1, the reason); max age with discard old a warning"
+
+# ---- the duplicate window against the retry schedule ----
+chk_reset
+"$NCHK" "$NATS_URL" SHORT mkstream 'short.>' plain
+use_config short "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=SHORT \
+    "ESIGNHOOK_NATS_SUBJECT=short.{event}" ESIGNHOOK_RETRY_SCHEDULE=1m,10m \
+    "ESIGNHOOK_SPOOL=$T/spool-short"
+ctl nats-setup
+chk_eq "2m window, schedule 1m,10m: exit" 1 "$CTL_RC"
+grep -q "^not fit: duplicate window 2m, shorter than 15m12s" "$T/ctl.out" ||
+    chk_fail "output: $(cat "$T/ctl.out")"
+n_os 1 short
+ctl drain
+chk_eq "drain exit" 0 "$CTL_RC"
+chk_eq "start warnings" 1 "$(grep -c "duplicate window is 2m, shorter than the 15m12s" "$T/ctl.err")"
+chk_eq "published all the same" 1 "$(count_in done)"
+use_config short2 "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=SHORT2 \
+    "ESIGNHOOK_NATS_SUBJECT=short2.{event}" ESIGNHOOK_RETRY_SCHEDULE=1m,10m \
+    "ESIGNHOOK_SPOOL=$T/spool-short2"
+ctl nats-setup
+chk_eq "nats-setup SHORT2" 0 "$CTL_RC"
+chk_eq "its window: 2m + 11m * 1.2" 912000 "$(nats_field dup_ms "$(nats_info "$NATS_URL" SHORT2)")"
+chk_done "duplicate window: a 2m stream is not fit for schedule 1m,10m (exit 1; drain warns once at start); nats-setup makes 15m12s (2m + the waits at their longest)"
+
+# ---- a server that hangs ----
+# Stopped (SIGSTOP) while the drainer starts, libnats gives the
+# connection up as closed: drain --follow must make a new one once the
+# server answers again.  Then stopped while connected (libnats still
+# says CONNECTED): the first PubAck times out, the next events of the
+# pass fail at once, so 5 events cost about one timeout (the bound
+# below is generous: this checks the behaviour, not a speed).
+chk_reset
+nats_single hang
+eval "hang_pid=\$NATS_PID_hang"
+use_config hang "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=HANG \
+    "ESIGNHOOK_NATS_SUBJECT=hang.{event}.{transaction_id}" \
+    ESIGNHOOK_RETRY_SCHEDULE=1s,1s,1s,1s,1s,1s,1s,1s ESIGNHOOK_NATS_TIMEOUT=1s \
+    "ESIGNHOOK_SPOOL=$T/spool-hang"
+ctl nats-setup
+chk_eq "nats-setup HANG" 0 "$CTL_RC"
+n_os 1 hang
+kill -STOP "$hang_pid"
+env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain --follow \
+    >"$T/hang.out" 2>"$T/hang.err" &
+hp=$!
+E2E_PIDS="$E2E_PIDS $hp"
+in_retry() { [ "$(count_in retry)" -ge "$1" ]; }
+wait_until 200 in_retry 1 || chk_fail "not in retry/ with the server stopped"
+kill -CONT "$hang_pid"
+done_n() { [ "$(count_in done)" -ge "$1" ]; }
+wait_until 200 done_n 1 || chk_fail "the waiting event not published once the server went on: $(tail -n 2 "$T/hang.err")"
+n_os 1 hangnew
+wait_until 200 done_n 2 || chk_fail "a new event not published"
+kill -TERM "$hp"
+wait "$hp" 2>/dev/null
+nats_forget "$hp"
+chk_done "drain --follow started with the server stopped (connection closed by libnats): once it goes on, the waiting event and a new one are published"
+
+chk_reset
+mkdir -p "$T/spool-hang5"
+use_config hang5 "ESIGNHOOK_NATS_URL=$NATS_URL" "ESIGNHOOK_SPOOL=$T/spool-hang5"
+n_os 5 hang5
+ids_in new >"$T/ids.hang5"
+use_config hang "ESIGNHOOK_NATS_URL=$NATS_URL" ESIGNHOOK_NATS_STREAM=HANG \
+    "ESIGNHOOK_NATS_SUBJECT=hang.{event}.{transaction_id}" \
+    ESIGNHOOK_RETRY_SCHEDULE=1s,1s,1s,1s,1s,1s,1s,1s ESIGNHOOK_NATS_TIMEOUT=1s \
+    "ESIGNHOOK_SPOOL=$T/spool-hang"
+# A new follower, connected: it has published one event.
+env -i "PATH=$PATH" "ESIGNHOOK_CONFIG=$CFG" "$CTL" drain --follow \
+    >"$T/hang.out" 2>"$T/hang.err" &
+hp=$!
+E2E_PIDS="$E2E_PIDS $hp"
+n_os 1 hangup
+wait_until 200 done_n 3 || chk_fail "the new follower does not publish"
+kill -STOP "$hang_pid"
+t0=$(now_ms)
+mv "$T/spool-hang5/new"/*.json "$SPOOL/new/"
+attempt1() { [ "$(grep -c 'attempt=1 .*error=' "$T/hang.err")" -ge 5 ]; }
+wait_until 200 attempt1 || chk_fail "5 first attempts not over: $(grep -c 'attempt=1' "$T/hang.err")"
+took=$(($(now_ms) - t0))
+[ "$took" -lt 3000 ] || chk_fail "5 events with a hung server took $took ms (timeout 1 s)"
+kill -CONT "$hang_pid"
+wait_until 300 done_n 8 || chk_fail "not all published after the server went on: done $(count_in done), retry $(count_in retry)"
+kill -TERM "$hp"
+wait "$hp" 2>/dev/null
+nats_forget "$hp"
+ids_in done >"$T/ids.hang"
+nats_msgs "$NATS_URL" HANG
+chk_stream_once "$T/ids.hang"
+nats_stop hang
+NATS_URL=$S1_URL
+chk_done "server hung while connected: 5 events to retry/ in $took ms (one 1 s timeout, then at once), all 8 published once it goes on, each once in the stream"
+
+# ---- consume: a durable's settings changed by a later start ----
+chk_reset
+main ESIGNHOOK_RETRY_SCHEDULE=1s ESIGNHOOK_EXEC_TIMEOUT=7s
+ctl consume --exec "$T/chandler.sh" --durable work --once
+chk_eq "exit" 0 "$CTL_RC"
+grep 'level=warn' "$T/ctl.err" | grep -q 'durable work had other settings.*AckWait [0-9hms]*, now 12s' ||
+    chk_fail "no warning: $(cat "$T/ctl.err")"
+ctl consume --exec "$T/chandler.sh" --durable work --once
+grep -q 'had other settings' "$T/ctl.err" && chk_fail "warned again with the same settings"
+chk_done "consume: a start with another ESIGNHOOK_EXEC_TIMEOUT warns that the shared durable's AckWait changed (and updates it); the next start, the same, says nothing"
+
 # ---- secrets: a token server, a user/password server ----
 chk_reset
 nats_single tok "authorization { token: \"$NATS_TOKEN\" }"
@@ -533,6 +689,56 @@ rm -f "$T/cruns"
 ctl consume --exec "$T/chandler.sh" --durable up --once
 chk_eq "user/password: consumed" 2 "$(wc -l <"$T/cruns" | tr -d ' ')"
 chk_done "user/password server: published and consumed"
+
+# Credentials in ESIGNHOOK_NATS_URL, the password wrong, then right:
+# neither in any output.
+chk_reset
+use_config upurl "ESIGNHOOK_NATS_URL=nats://eh:$NATS_URLPASS@127.0.0.1:$(nats_port_of up)" \
+    ESIGNHOOK_RETRY_SCHEDULE=1s ESIGNHOOK_NATS_TIMEOUT=1s "ESIGNHOOK_SPOOL=$T/spool-upurl"
+ctl nats-setup
+[ "$CTL_RC" -ne 0 ] || chk_fail "a wrong password in the URL: nats-setup succeeded"
+n_os 1 upurl
+ctl drain
+chk_eq "wrong password in the URL: retry/" 1 "$(count_in retry)"
+use_config upurl "ESIGNHOOK_NATS_URL=nats://eh:$NATS_PASS@127.0.0.1:$(nats_port_of up)" \
+    ESIGNHOOK_RETRY_SCHEDULE=1s ESIGNHOOK_NATS_TIMEOUT=1s "ESIGNHOOK_SPOOL=$T/spool-upurl"
+sleep 1.3
+drain_until_empty || chk_fail "right password in the URL: left over"
+chk_eq "right password in the URL: done/" 1 "$(count_in done)"
+chk_done "user:password in ESIGNHOOK_NATS_URL: a wrong one leaves the event in retry/, the right one publishes it"
+
+# ---- TLS: a server with a certificate from a CA made here ----
+chk_reset
+mkdir -p "$T/tls"
+(
+	cd "$T/tls" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout ca.key -out ca.pem -days 1 \
+	    -subj /CN=esignhook-test-ca &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >srv.ext &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key \
+	    -CAcreateserial -out srv.pem -days 1 -extfile srv.ext
+) >"$T/logs/openssl.log" 2>&1 || chk_fail "openssl: $(tail -n 3 "$T/logs/openssl.log")"
+nats_single tls "tls { cert_file: \"$T/tls/srv.pem\", key_file: \"$T/tls/srv.key\" }"
+TLS_URL=$NATS_URL
+use_config tls "ESIGNHOOK_NATS_URL=$TLS_URL" ESIGNHOOK_RETRY_SCHEDULE=1s \
+    ESIGNHOOK_NATS_TIMEOUT=1s "ESIGNHOOK_SPOOL=$T/spool-tls"
+n_os 1 notls
+ctl drain
+chk_eq "without ESIGNHOOK_NATS_CA: retry/" 1 "$(count_in retry)"
+use_config tls "ESIGNHOOK_NATS_URL=$TLS_URL" ESIGNHOOK_RETRY_SCHEDULE=1s \
+    ESIGNHOOK_NATS_TIMEOUT=1s "ESIGNHOOK_SPOOL=$T/spool-tls" \
+    "ESIGNHOOK_NATS_CA=$T/tls/ca.pem"
+ctl nats-setup
+chk_eq "TLS: nats-setup" 0 "$CTL_RC"
+sleep 1.3
+drain_until_empty || chk_fail "TLS: left over: $(tail -n 2 "$T/ctl.err")"
+chk_eq "TLS: done/" 1 "$(count_in done)"
+grep -q 'result=done' "$T/ctl.err" || chk_fail "TLS: log: $(cat "$T/ctl.err")"
+nats_stop tls
+chk_done "TLS (a CA and a server certificate made by openssl, tls { } on the server): without ESIGNHOOK_NATS_CA the event waits in retry/; with it nats-setup creates the stream and the event is published"
 
 chk_reset
 si=$(secrets_in "$T/logs/ctl.log" "$T"/spool* "$OUT" "$T"/*.out "$T"/*.err)

@@ -14,6 +14,14 @@
  *   nats-check URL STREAM consumer NAME
  *	"pending P ack_pending A redelivered R waiting W delivered D
  *	ack_floor F"
+ *   nats-check URL STREAM mkstream SUBJECT KIND
+ *	creates STREAM on SUBJECT, file storage, shaped by KIND:
+ *	interest, workqueue (retention), noack, maxage (1h, discard
+ *	old), dup7d (duplicate window 7 days), plain
+ *   nats-check URL - respond SUBJECT
+ *	a plain NATS subscriber on SUBJECT (no JetStream) answering
+ *	every request "{}", as a stray service would; prints "ready"
+ *	once subscribed, runs until killed
  *
  * URL may carry credentials as NATS URLs do (nats://token@h:p,
  * nats://user:pass@h:p) and may list several servers, comma-separated.
@@ -178,6 +186,71 @@ cmd_consumer(jsCtx *js, const char *stream, const char *name)
 	return 0;
 }
 
+static int
+cmd_mkstream(jsCtx *js, const char *stream, const char *subject,
+    const char *kind)
+{
+	jsStreamInfo *si = NULL;
+	jsStreamConfig sc;
+	jsErrCode jerr = 0;
+	const char *subj[1];
+	natsStatus s;
+
+	jsStreamConfig_Init(&sc);
+	subj[0] = subject;
+	sc.Name = stream;
+	sc.Subjects = subj;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.Duplicates = 2LL * 60 * 1000000000;
+	if (strcmp(kind, "interest") == 0)
+		sc.Retention = js_InterestPolicy;
+	else if (strcmp(kind, "workqueue") == 0)
+		sc.Retention = js_WorkQueuePolicy;
+	else if (strcmp(kind, "noack") == 0)
+		sc.NoAck = true;
+	else if (strcmp(kind, "maxage") == 0) {
+		sc.MaxAge = 3600LL * 1000000000;
+		sc.Discard = js_DiscardOld;
+	} else if (strcmp(kind, "dup7d") == 0)
+		sc.Duplicates = 7LL * 24 * 3600 * 1000000000;
+	else if (strcmp(kind, "plain") != 0)
+		return 64;
+	s = js_AddStream(&si, js, &sc, NULL, &jerr);
+	jsStreamInfo_Destroy(si);
+	if (s != NATS_OK) {
+		fprintf(stderr, "nats-check: add stream %s: %s (%d)\n", stream,
+		    natsStatus_GetText(s), (int)jerr);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+answer(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ctx)
+{
+	(void)sub;
+	(void)ctx;
+	if (natsMsg_GetReply(m) != NULL)
+		(void)natsConnection_PublishString(nc, natsMsg_GetReply(m),
+		    "{}");
+	natsMsg_Destroy(m);
+}
+
+static int
+cmd_respond(natsConnection *nc, const char *subject)
+{
+	natsSubscription *sub = NULL;
+
+	if (natsConnection_Subscribe(&sub, nc, subject, answer, NULL) !=
+	    NATS_OK || natsConnection_Flush(nc) != NATS_OK)
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		sleep(10);
+}
+
 /*
  * URL, a comma-separated list, as the server list: libnats 3.4's
  * natsOptions_SetURL takes one URL only (a list there fails with "No
@@ -211,9 +284,12 @@ main(int argc, char *argv[])
 	natsStatus s;
 	int rc = 1;
 
-	if (argc < 4 || (strcmp(argv[3], "consumer") == 0 && argc < 5)) {
+	if (argc < 4 || (strcmp(argv[3], "consumer") == 0 && argc < 5) ||
+	    (strcmp(argv[3], "respond") == 0 && argc < 5) ||
+	    (strcmp(argv[3], "mkstream") == 0 && argc < 6)) {
 		fprintf(stderr, "usage: nats-check URL STREAM "
-		    "msgs|info|consumer NAME\n");
+		    "msgs|info|consumer NAME|mkstream SUBJECT KIND|"
+		    "respond SUBJECT\n");
 		return 64;
 	}
 	if (sodium_init() < 0)
@@ -238,6 +314,10 @@ main(int argc, char *argv[])
 		rc = cmd_info(js, argv[2]);
 	else if (strcmp(argv[3], "consumer") == 0)
 		rc = cmd_consumer(js, argv[2], argv[4]);
+	else if (strcmp(argv[3], "mkstream") == 0)
+		rc = cmd_mkstream(js, argv[2], argv[4], argv[5]);
+	else if (strcmp(argv[3], "respond") == 0)
+		rc = cmd_respond(nc, argv[4]);
 	else
 		rc = 64;
 out:
