@@ -113,31 +113,6 @@ ctl_nats_close(struct ctl *ctl, struct eh_nats *n)
 
 /* ---- nats-setup ---- */
 
-/* ms as "2m4s", "15m12s", "168h", for the warnings. */
-static void
-ctl_dur(char *buf, size_t sz, int64_t ms)
-{
-	int64_t sec = ms / 1000;
-	size_t len = 0;
-
-	if (ms % 1000 != 0 || ms <= 0) {
-		snprintf(buf, sz, "%lldms", (long long)ms);
-		return;
-	}
-	buf[0] = '\0';
-	if (sec >= 3600) {
-		snprintf(buf, sz, "%lldh", (long long)(sec / 3600));
-		len = strlen(buf);
-	}
-	if (sec % 3600 >= 60 && len + 1 < sz) {
-		snprintf(buf + len, sz - len, "%lldm",
-		    (long long)(sec % 3600 / 60));
-		len += strlen(buf + len);
-	}
-	if (sec % 60 != 0 && len + 1 < sz)
-		snprintf(buf + len, sz - len, "%llds", (long long)(sec % 60));
-}
-
 static void
 print_line(void *ctx, const char *line)
 {
@@ -214,8 +189,8 @@ cmd_nats_setup(struct ctl *ctl, int argc, char *argv[])
 		    "longest duplicate window made here (168h): an event "
 		    "re-published after it may be stored twice\n");
 	if (asked && window < need) {
-		ctl_dur(a, sizeof(a), window);
-		ctl_dur(b, sizeof(b), need);
+		eh_duration_format(a, sizeof(a), window);
+		eh_duration_format(b, sizeof(b), need);
 		printf("warning: duplicate window %s, shorter than the %s "
 		    "ESIGNHOOK_RETRY_SCHEDULE needs: an event retried after "
 		    "it may be stored twice\n", a, b);

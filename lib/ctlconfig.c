@@ -41,35 +41,79 @@ const char *const eh_ctl_config_keys[] = {
 /* The Standard Webhooks example schedule: about three days in all. */
 static const char default_schedule[] = "5s,5m,30m,2h,5h,10h,14h,20h,24h";
 
+/*
+ * "250ms", "30s", "5m", "1h", "7d", a bare number of seconds, or units
+ * in decreasing order, each once ("2m4s", "90h44m6s": what
+ * eh_duration_format writes).
+ */
 enum eh_err
 eh_duration_parse(const char *s, int64_t *ms)
 {
-	int64_t v = 0, unit;
-	const char *p;
+	static const struct {
+		const char *name;
+		int64_t ms;
+	} units[] = {
+		{ "d", DAY_MS }, { "h", 3600 * 1000 }, { "m", 60 * 1000 },
+		{ "s", 1000 }, { "ms", 1 },
+	};
+	int64_t v, total = 0;
+	size_t k, n, next = 0;
+	const char *p = s;
 
-	if (*s < '0' || *s > '9')
-		return EH_ERR_CONFIG;
-	for (p = s; *p >= '0' && *p <= '9'; p++) {
-		if (v > (DURATION_MAX_MS - (*p - '0')) / 10)
+	do {
+		if (*p < '0' || *p > '9')
 			return EH_ERR_CONFIG;
-		v = v * 10 + (*p - '0');
-	}
-	if (strcmp(p, "ms") == 0)
-		unit = 1;
-	else if (*p == '\0' || strcmp(p, "s") == 0)
-		unit = 1000;
-	else if (strcmp(p, "m") == 0)
-		unit = 60 * 1000;
-	else if (strcmp(p, "h") == 0)
-		unit = 3600 * 1000;
-	else if (strcmp(p, "d") == 0)
-		unit = DAY_MS;
-	else
-		return EH_ERR_CONFIG;
-	if (v > DURATION_MAX_MS / unit)
-		return EH_ERR_CONFIG;
-	*ms = v * unit;
+		for (v = 0; *p >= '0' && *p <= '9'; p++) {
+			if (v > (DURATION_MAX_MS - (*p - '0')) / 10)
+				return EH_ERR_CONFIG;
+			v = v * 10 + (*p - '0');
+		}
+		if (*p == '\0' && p == s + strspn(s, "0123456789")) {
+			k = 3;          /* a bare number: seconds */
+		} else {
+			for (k = next; k < sizeof(units) / sizeof(units[0]);
+			    k++) {
+				n = strlen(units[k].name);
+				if (strncmp(p, units[k].name, n) == 0 &&
+				    (p[n] < 'a' || p[n] > 'z'))
+					break;
+			}
+			if (k == sizeof(units) / sizeof(units[0]))
+				return EH_ERR_CONFIG;
+			p += strlen(units[k].name);
+		}
+		if (v > (DURATION_MAX_MS - total) / units[k].ms)
+			return EH_ERR_CONFIG;
+		total += v * units[k].ms;
+		next = k + 1;
+	} while (*p != '\0');
+	*ms = total;
 	return EH_OK;
+}
+
+void
+eh_duration_format(char *buf, size_t sz, int64_t ms)
+{
+	int64_t sec = ms / 1000;
+	size_t len = 0;
+
+	if (ms % 1000 != 0 || ms <= 0) {
+		snprintf(buf, sz, "%lldms", (long long)ms);
+		return;
+	}
+	/* "2m", "15m12s", "90h44m6s": eh_duration_parse reads them back. */
+	buf[0] = '\0';
+	if (sec >= 3600) {
+		snprintf(buf, sz, "%lldh", (long long)(sec / 3600));
+		len = strlen(buf);
+	}
+	if (sec % 3600 >= 60 && len + 1 < sz) {
+		snprintf(buf + len, sz - len, "%lldm",
+		    (long long)(sec % 3600 / 60));
+		len += strlen(buf + len);
+	}
+	if (sec % 60 != 0 && len + 1 < sz)
+		snprintf(buf + len, sz - len, "%llds", (long long)(sec % 60));
 }
 
 void

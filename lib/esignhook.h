@@ -770,6 +770,8 @@ enum eh_err eh_ctl_config_check(const struct eh_ctl_config *c, char *msg,
     size_t msgsz);
 /* "250ms", "30s", "5m", "1h", "7d"; a bare number is seconds. */
 enum eh_err eh_duration_parse(const char *s, int64_t *ms);
+/* ms as eh_duration_parse reads it back: "2m", "15m12s", "1500ms". */
+void eh_duration_format(char *buf, size_t sz, int64_t ms);
 /* Comma-separated durations into c->schedule_ms; "" is no retry. */
 enum eh_err eh_schedule_parse(struct eh_ctl_config *c, const char *s);
 /* Whether event is in list ("A,B" or "*"). */

@@ -35,6 +35,8 @@ const char *eh__problem_name(char *out, size_t cap, const char *name);
 
 /* Case-insensitive ASCII comparison of n bytes (locale-free). */
 int eh__strncaseeq(const char *a, const char *b, size_t n);
+/* Whether content type ct is want (case-insensitive; parameters allowed). */
+int eh__media_type_is(const char *ct, const char *want);
 
 /* malloc'd copy of s[0..n) with a NUL, or NULL. */
 char *eh__strndup(const char *s, size_t n);

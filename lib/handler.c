@@ -89,23 +89,6 @@ eh_content_length(const char *s, size_t max_body, size_t *declared,
 	return v > max_body ? EH_ERR_TOO_LARGE : EH_OK;
 }
 
-/* Media types compare case-insensitively; parameters are allowed
- * (RFC 9110 8.3.1). */
-static int
-media_type_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (!eh__strncaseeq(ct, want, n))
-		return 0;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' ||
-	    ct[n] == '\t';
-}
-
 /* Whether a candidate matches any secret, in time that depends on
  * neither the candidate's content nor its length: both sides are
  * SHA-256 digests, compared with sodium_memcmp, all of them. */
@@ -566,9 +549,9 @@ token_head(struct eh_decision *d, const struct eh_request *req,
 	err = eh_content_length(req->content_length, max, &declared, &known);
 	if (err != EH_OK)
 		return err;
-	if (!media_type_is(req->content_type,
+	if (!eh__media_type_is(req->content_type,
 	    "application/x-www-form-urlencoded") &&
-	    !media_type_is(req->content_type, "multipart/form-data"))
+	    !eh__media_type_is(req->content_type, "multipart/form-data"))
 		return EH_ERR_OAUTH_REQUEST;
 	d->read_max = max;
 	d->action = EH_ACT_READ;
@@ -666,12 +649,12 @@ decide_head(struct eh_decision *d, const struct eh_request *req,
 	    &declared, &known);
 	if (err != EH_OK)
 		return err;
-	if (media_type_is(req->content_type,
+	if (eh__media_type_is(req->content_type,
 	    "application/x-www-form-urlencoded")) {
 		err = route_form(d, req, cfg);
 		if (err != EH_OK)
 			return err;
-	} else if (media_type_is(req->content_type, "application/json")) {
+	} else if (eh__media_type_is(req->content_type, "application/json")) {
 		d->provider = EH_PROVIDER_ONESPAN;
 		if (cfg->provider == EH_PROVIDER_ALPHATRUST)
 			return EH_ERR_MEDIA_TYPE;

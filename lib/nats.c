@@ -61,7 +61,6 @@
 /* libnats refuses 0 (its default, 8 MB) and less: the least it takes. */
 #define RECONNECT_BUF_BYTES 1
 
-static void fmt_dur(char *buf, size_t sz, int64_t ms);
 
 struct eh_nats {
 	const struct eh_ctl_config *cfg;
@@ -422,7 +421,7 @@ down_reason(struct eh_nats *n, char *buf, size_t sz, const char *what,
 		    clean[0] != '\0' ? ": " : "", clean);
 		return;
 	}
-	fmt_dur(dur, sizeof(dur), wait_ms);
+	eh_duration_format(dur, sizeof(dur), wait_ms);
 	snprintf(buf, sz, "%sno NATS server reachable within %s "
 	    "(ESIGNHOOK_NATS_URL)", what, dur);
 }
@@ -606,7 +605,7 @@ eh_publish_run(struct eh_job *job)
 		down_reason(n, job->error, sizeof(job->error), "publish: ",
 		    cfg->nats_timeout_ms);
 	else if (skipped) {
-		fmt_dur(dur, sizeof(dur), cfg->nats_timeout_ms);
+		eh_duration_format(dur, sizeof(dur), cfg->nats_timeout_ms);
 		snprintf(job->error, sizeof(job->error), "publish: not tried: "
 		    "a PubAck timed out less than %s ago (a hung server?)",
 		    dur);
@@ -634,31 +633,6 @@ out:
 }
 
 /* ---- nats-setup ---- */
-
-static void
-fmt_dur(char *buf, size_t sz, int64_t ms)
-{
-	int64_t sec = ms / 1000;
-	size_t len = 0;
-
-	if (ms % 1000 != 0 || ms <= 0) {
-		snprintf(buf, sz, "%lldms", (long long)ms);
-		return;
-	}
-	/* "2m", "15m12s", "90h44m6s": as ESIGNHOOK_RETRY_SCHEDULE reads. */
-	buf[0] = '\0';
-	if (sec >= 3600) {
-		snprintf(buf, sz, "%lldh", (long long)(sec / 3600));
-		len = strlen(buf);
-	}
-	if (sec % 3600 >= 60 && len + 1 < sz) {
-		snprintf(buf + len, sz - len, "%lldm",
-		    (long long)(sec % 3600 / 60));
-		len += strlen(buf + len);
-	}
-	if (sec % 60 != 0 && len + 1 < sz)
-		snprintf(buf + len, sz - len, "%llds", (long long)(sec % 60));
-}
 
 /* A JetStream answer worth asking again for: no leader yet. */
 static int
@@ -714,7 +688,7 @@ check_stream(const jsStreamInfo *si, const char *pattern, int64_t replicas,
 	int64_t have_dup = sc->Duplicates / NS_PER_MS;
 
 	subjects_list(subj, sizeof(subj), sc);
-	fmt_dur(have, sizeof(have), have_dup);
+	eh_duration_format(have, sizeof(have), have_dup);
 	emit(line, ctx, "stream %s exists: subjects %s, %s storage, %lld "
 	    "replica(s), duplicate window %s, %llu message(s)", sc->Name,
 	    subj, sc->Storage == js_FileStorage ? "file" : "memory",
@@ -730,7 +704,7 @@ check_stream(const jsStreamInfo *si, const char *pattern, int64_t replicas,
 		r = EH_NATS_SETUP_INCOMPATIBLE;
 	}
 	if (have_dup < dup_ms) {
-		fmt_dur(want, sizeof(want), dup_ms);
+		eh_duration_format(want, sizeof(want), dup_ms);
 		emit(line, ctx, "not fit: duplicate window %s, shorter than "
 		    "%s (ESIGNHOOK_RETRY_SCHEDULE's waits and a restart): a "
 		    "re-publication after it would be stored twice",
@@ -855,7 +829,7 @@ eh_nats_setup(struct eh_nats *n, int64_t replicas, int64_t dup_window_ms,
 			    "servers", (long long)sc.Replicas);
 		goto out;
 	}
-	fmt_dur(dur, sizeof(dur), dup_window_ms);
+	eh_duration_format(dur, sizeof(dur), dup_window_ms);
 	emit(line, ctx, "created stream %s: subjects %s, file storage, %lld "
 	    "replica(s), duplicate window %s", stream, need,
 	    (long long)sc.Replicas, dur);
@@ -888,8 +862,8 @@ eh_nats_window_warning(struct eh_nats *n, char *msg, size_t msgsz)
 	need = eh_nats_dup_window(n->cfg, &capped);
 	have = si->Config->Duplicates / NS_PER_MS;
 	if (have < need) {
-		fmt_dur(a, sizeof(a), have);
-		fmt_dur(b, sizeof(b), need);
+		eh_duration_format(a, sizeof(a), have);
+		eh_duration_format(b, sizeof(b), need);
 		snprintf(msg, msgsz, "stream %s's duplicate window is %s, "
 		    "shorter than the %s ESIGNHOOK_RETRY_SCHEDULE needs: an "
 		    "event retried after it may be stored twice "
@@ -918,8 +892,8 @@ consumer_changes(char *buf, size_t sz, const jsConsumerInfo *ci,
 	if (old == NULL)
 		return;
 	if (old->AckWait != cc->AckWait) {
-		fmt_dur(a, sizeof(a), old->AckWait / NS_PER_MS);
-		fmt_dur(b, sizeof(b), cc->AckWait / NS_PER_MS);
+		eh_duration_format(a, sizeof(a), old->AckWait / NS_PER_MS);
+		eh_duration_format(b, sizeof(b), cc->AckWait / NS_PER_MS);
 		snprintf(buf + len, sz - len, "AckWait %s, now %s", a, b);
 		len += strlen(buf + len);
 	}

@@ -187,23 +187,6 @@ eh_oauth_error(struct eh_response *r, enum eh_err err)
 	    sizeof(r->body) - 1 : (size_t)n;
 }
 
-/* Media types compare case-insensitively; parameters are allowed
- * (RFC 9110 8.3.1). */
-static int
-media_type_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (!eh__strncaseeq(ct, want, n))
-		return 0;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' ||
-	    ct[n] == '\t';
-}
-
 /*
  * Authorization at the token endpoint: 0 when absent or blank; 1 for
  * "Basic <base64>" (RFC 7617, scheme case-insensitive, padded base64)
@@ -374,10 +357,10 @@ eh_oauth_token(struct eh_response *r, const struct eh_request *req,
 		err = EH_ERR_OAUTH_NONE;
 		goto out;
 	}
-	if (media_type_is(req->content_type,
+	if (eh__media_type_is(req->content_type,
 	    "application/x-www-form-urlencoded"))
 		err = eh_form_read(&f, req->body, req->body_len, 0, NULL);
-	else if (media_type_is(req->content_type, "multipart/form-data"))
+	else if (eh__media_type_is(req->content_type, "multipart/form-data"))
 		err = eh_multipart_read(&f, req->body, req->body_len,
 		    req->content_type);
 	else

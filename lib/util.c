@@ -44,6 +44,23 @@ eh__strncaseeq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* Media types compare case-insensitively; parameters are allowed
+ * (RFC 9110 8.3.1). */
+int
+eh__media_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (!eh__strncaseeq(ct, want, n))
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' ||
+	    ct[n] == '\t';
+}
+
 static int
 blank(char c, int cr)
 {

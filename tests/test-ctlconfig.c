@@ -16,7 +16,37 @@ static const struct {
 	{ "", -1 }, { "s", -1 }, { "5 s", -1 }, { " 5s", -1 }, { "-5s", -1 },
 	{ "5sec", -1 }, { "1.5h", -1 }, { "5M", -1 }, { "3651d", -1 },
 	{ "99999999999999999999s", -1 }, { "5w", -1 },
+	/* Units in decreasing order, as eh_duration_format writes them. */
+	{ "2m4s", 124000 }, { "90h44m6s", 326646000 }, { "1d2h", 93600000 },
+	{ "1s500ms", 1500 }, { "3650d", 3650LL * 86400000 },
+	{ "4s2m", -1 }, { "1m1m", -1 }, { "2m4", -1 }, { "5ms3s", -1 },
+	{ "3650d1s", -1 }, { "1h ", -1 }, { "1hm", -1 },
 };
+
+/* eh_duration_format's text, and eh_duration_parse reading it back. */
+static void
+duration_format(void)
+{
+	static const struct {
+		int64_t ms;
+		const char *text;
+	} rows[] = {
+		{ 120000, "2m" }, { 124000, "2m4s" }, { 912000, "15m12s" },
+		{ 326646000, "90h44m6s" }, { 3600000, "1h" }, { 1500, "1500ms" },
+		{ 5000, "5s" }, { 604800000, "168h" },
+	};
+	char buf[32];
+	int64_t ms;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		eh_duration_format(buf, sizeof(buf), rows[i].ms);
+		T_EQ_STR(buf, rows[i].text);
+		ms = -1;
+		T_EQ_INT(eh_duration_parse(buf, &ms), EH_OK);
+		T_EQ_INT(ms, rows[i].ms);
+	}
+}
 
 static void
 duration_table(void)
@@ -293,6 +323,7 @@ load_file_then_env(void)
 
 const struct t_case t_ctlconfig[] = {
 	{ "durations (table)", duration_table },
+	{ "durations written as they are read", duration_format },
 	{ "defaults", defaults },
 	{ "every key applied", apply_all },
 	{ "invalid values refused, naming the key", invalid_values },
