@@ -3,11 +3,9 @@
  * consume (a durable pull consumer running a command per event).  The
  * publish action itself runs inside drain (cgi/esignhookctl.c).
  */
-#include <sys/signalfd.h>
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,12 +257,7 @@ consume_report(void *ctx, const struct eh_consume_report *r)
 static int
 signalled(struct consumer *cn)
 {
-	struct signalfd_siginfo si;
-
-	if (!cn->stopping && read(cn->sigfd, &si, sizeof(si)) ==
-	    (ssize_t)sizeof(si))
-		cn->stopping = 1;
-	return cn->stopping;
+	return ctl_stop_asked(cn->sigfd, &cn->stopping);
 }
 
 int
@@ -285,7 +278,6 @@ cmd_consume(struct ctl *ctl, int argc, char *argv[])
 	struct consumer cn;
 	const char *cmd = NULL, *durable = NULL, *subject = NULL;
 	char *env[4] = { NULL, NULL, NULL, NULL }, msg[512], *copy;
-	sigset_t set;
 	int64_t t0;
 	int c, once = 0, rc, i, warned = 0;
 
@@ -330,22 +322,12 @@ cmd_consume(struct ctl *ctl, int argc, char *argv[])
 	}
 	free(ctl->cfg.exec);
 	ctl->cfg.exec = copy;
-	/* Blocked before libnats starts its threads, which inherit the
-	 * mask: a signal is read between messages, never taken by one of
-	 * them and never cutting a command short. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Before libnats starts its threads, which inherit the mask. */
 	memset(&cn, 0, sizeof(cn));
 	cn.ctl = ctl;
-	cn.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (cn.sigfd < 0) {
-		fprintf(stderr, "%s: signalfd: %s\n", PROG, eh_errno_str(errno));
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	cn.sigfd = ctl_stop_signals();
+	if (cn.sigfd < 0)
 		return CTL_EXIT_TEMPFAIL;
-	}
 	rc = open_nats(ctl, &n);
 	if (rc != 0)
 		goto out;

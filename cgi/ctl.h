@@ -36,6 +36,10 @@ int ctl_wants_help(int argc, char *argv[]);
 /* PATH, HOME and LANG of the tool's environment as "NAME=value"
  * strings (malloc'd), NULL-terminated: what an exec child may get. */
 void ctl_base_env(char *env[4]);
+/* SIGTERM/SIGINT/SIGHUP blocked, on a signalfd (or -1, reported). */
+int ctl_stop_signals(void);
+/* Whether a stop signal came (sets and keeps *stopping). */
+int ctl_stop_asked(int sigfd, int *stopping);
 
 int cmd_list(struct ctl *ctl, int argc, char *argv[]);
 int cmd_show(struct ctl *ctl, int argc, char *argv[]);

@@ -203,17 +203,48 @@ report(void *ctx, const struct eh_drain_report *r)
 	}
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP blocked and readable on the descriptor
+ * returned (-1, the mask restored, when signalfd fails: blocked with
+ * no way to read them, they would never stop us).  A signal is then
+ * read between events or messages, never cutting one short; threads
+ * started afterwards (libnats's) inherit the mask.
+ */
+int
+ctl_stop_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: signalfd: %s\n", PROG, eh_errno_str(errno));
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
+	return fd;
+}
+
+int
+ctl_stop_asked(int sigfd, int *stopping)
+{
+	struct signalfd_siginfo si;
+
+	if (!*stopping && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		*stopping = 1;
+	return *stopping;
+}
+
 static int
 should_stop(void *ctx)
 {
 	struct drainer *dr = ctx;
-	struct signalfd_siginfo si;
 
-	if (dr->stopping)
-		return 1;
-	if (read(dr->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		dr->stopping = 1;
-	return dr->stopping;
+	return ctl_stop_asked(dr->sigfd, &dr->stopping);
 }
 
 /* Environment entries exec may pass on: PATH, HOME, LANG, no more. */
@@ -284,7 +315,6 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	struct eh_onespan *onespan = NULL;
 	struct eh_nats *nats = NULL;
 	char *env[4] = { NULL, NULL, NULL, NULL };
-	sigset_t set;
 	int64_t t0, next_due, last_prune = 0;
 	int c, follow = 0, rc, ino = -1, i;
 
@@ -334,20 +364,10 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 		eh_queue_close(&q);
 		return CTL_EXIT_CONFIG;
 	}
-	/* Signals arrive through a descriptor read between events, so one
-	 * never cuts an action short. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	memset(&dr, 0, sizeof(dr));
 	dr.ctl = ctl;
-	dr.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	dr.sigfd = ctl_stop_signals();
 	if (dr.sigfd < 0) {
-		/* Blocked with no way to read them, they would never stop us. */
-		fprintf(stderr, "%s: signalfd: %s\n", PROG, eh_errno_str(errno));
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		rc = CTL_EXIT_TEMPFAIL;
 		goto out;
 	}
