@@ -569,11 +569,8 @@ token_fail(struct eh_decision *d, enum eh_err err)
 	d->action = EH_ACT_REPLY;
 	d->err = err;
 	d->auth = NULL;
+	/* Allow on a 405 and Retry-After on a 503 come with it. */
 	eh_oauth_error(&d->resp, err);
-	if (d->resp.status == 405)
-		d->resp.allow = "POST";
-	if (d->resp.status == 503)
-		d->resp.retry_after = "300";
 	return err;
 }
 
