@@ -213,6 +213,24 @@ printable(const char *s, size_t n)
 	return eh__printable(s, n);
 }
 
+/* A printable text of at most max bytes into *dst; "" is NULL (unset). */
+static enum eh_err
+set_text(char **dst, const char *v, size_t max)
+{
+	char *copy = NULL;
+
+	if (strlen(v) > max || !printable(v, strlen(v)))
+		return EH_ERR_CONFIG;
+	if (*v != '\0') {
+		copy = eh__strndup(v, strlen(v));
+		if (copy == NULL)
+			return EH_ERR_NOMEM;
+	}
+	free(*dst);
+	*dst = copy;
+	return EH_OK;
+}
+
 /*
  * "a, b,c": comma-separated, blanks around each trimmed, empty entries
  * skipped.  Each secret is hashed; only digests are kept, and, with
@@ -305,16 +323,7 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 	} else if (strcmp(key, "ESIGNHOOK_ALPHATRUST_TOKENS") == 0) {
 		return parse_secrets(&cfg->alphatrust, v, 1, NULL);
 	} else if (strcmp(key, "ESIGNHOOK_RESPONSE_TEXT") == 0) {
-		if (strlen(v) > RESPONSE_TEXT_MAX || !printable(v, strlen(v)))
-			return EH_ERR_CONFIG;
-		copy = NULL;
-		if (*v != '\0') {
-			copy = eh__strndup(v, strlen(v));
-			if (copy == NULL)
-				return EH_ERR_NOMEM;
-		}
-		free(cfg->response_text);
-		cfg->response_text = copy;
+		return set_text(&cfg->response_text, v, RESPONSE_TEXT_MAX);
 	} else if (strcmp(key, "ESIGNHOOK_MAX_BODY") == 0) {
 		if (parse_number(v, MAX_BODY_LIMIT, &n) != 0 || n == 0)
 			return EH_ERR_CONFIG;
@@ -360,16 +369,7 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		cfg->read_timeout_ms = ms;
 	} else if (strcmp(key, "ESIGNHOOK_OAUTH_CLIENT_ID") == 0) {
 		/* Empty: no client (a per-request override can close it). */
-		if (strlen(v) > CLIENT_ID_MAX || !printable(v, strlen(v)))
-			return EH_ERR_CONFIG;
-		copy = NULL;
-		if (*v != '\0') {
-			copy = eh__strndup(v, strlen(v));
-			if (copy == NULL)
-				return EH_ERR_NOMEM;
-		}
-		free(cfg->oauth.client_id);
-		cfg->oauth.client_id = copy;
+		return set_text(&cfg->oauth.client_id, v, CLIENT_ID_MAX);
 	} else if (strcmp(key, "ESIGNHOOK_OAUTH_CLIENT_SECRETS") == 0) {
 		return parse_secrets(&cfg->oauth.secrets, v, 0,
 		    &cfg->oauth.mac_key);
