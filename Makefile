@@ -37,7 +37,7 @@ endif
 LIB_SRCS = lib/err.c lib/form.c lib/onespan.c lib/alphatrust.c \
 	lib/record.c lib/config.c lib/spool.c lib/body.c lib/handler.c \
 	lib/serve.c lib/log.c lib/util.c lib/ctlconfig.c lib/oauth.c \
-	lib/multipart.c lib/natsubj.c
+	lib/multipart.c lib/natsubj.c lib/journal.c
 # The operator tool's modules: a library of their own, so that the
 # receiver never links libcurl or libnats.
 CTL_SRCS = lib/queue.c lib/drain.c lib/inject.c lib/http.c lib/forward.c lib/exec.c lib/osapi.c lib/download.c lib/register.c lib/view.c lib/nats.c

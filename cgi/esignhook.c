@@ -69,6 +69,8 @@ static const char usage_text[] =
 "  ESIGNHOOK_LOG                stderr (default) or syslog\n"
 "  ESIGNHOOK_THREADS            FastCGI threads per process (default 8)\n"
 "  ESIGNHOOK_READ_TIMEOUT       FastCGI: longest wait on a client (default 10s)\n"
+"  ESIGNHOOK_SPOOL_COMMIT       FastCGI: file (default) or group (one journal\n"
+"                               fdatasync for many events; README)\n"
 "  ESIGNHOOK_SANDBOX            on (default): Landlock + seccomp after start-up\n"
 "  ESIGNHOOK_ALLOW_ROOT         1 to serve as root (refused otherwise)\n"
 "  ESIGNHOOK_OAUTH_CLIENT_ID    OneSpan OAuth 2.0: the client id (.../oauth/token)\n"
@@ -507,6 +509,8 @@ struct server {
 	const struct eh_config *cfg;
 	struct eh_log lg;
 	atomic_int stopping;
+	struct eh_journal *journal;     /* group commit; NULL: file */
+	atomic_int keeper_stop;
 	int sandboxed_spool;            /* Landlock names the spool's inode */
 	atomic_int restart;             /* exit EX_TEMPFAIL for a restart */
 	struct in_addr web[WEB_SERVERS_MAX]; /* FCGI_WEB_SERVER_ADDRS */
@@ -640,12 +644,14 @@ fcgi_request(struct server *srv, FCGX_Request *r, struct eh_spool *sp)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* nginx fastcgi_param / Apache SetEnv may override per request.
-	 * ESIGNHOOK_THREADS, _SANDBOX, _ALLOW_ROOT, _LOG and _READ_TIMEOUT
-	 * are accepted here too (and checked: a bad value is the 500
-	 * below), but they only take effect at start-up: the threads, the
-	 * sandbox, the root check, the log and the connection's timeouts
-	 * (set when it is accepted, before its params are read) belong to
-	 * the process, so a per-request value changes nothing. */
+	 * ESIGNHOOK_THREADS, _SANDBOX, _ALLOW_ROOT, _LOG, _READ_TIMEOUT and
+	 * _SPOOL_COMMIT are accepted here too (and checked: a bad value is
+	 * the 500 below), but they only take effect at start-up: the
+	 * threads, the sandbox, the root check, the log, the connection's
+	 * timeouts (set when it is accepted, before its params are read)
+	 * and the journal belong to the process, so a per-request value
+	 * changes nothing.  A spool given per request is stored in file by
+	 * file: the journal is the process's spool's. */
 	if (!fcgi_may_override(r) || !eh_config_any(fcgi_lookup, r)) {
 		request_from(&req, fcgi_lookup, r);
 		serve_one(&out, &req, srv->cfg, sp, &srv->lg, fcgi_read, r, 0,
@@ -898,6 +904,7 @@ worker_main(void *arg)
 	int fd, accepted;
 
 	eh_spool_init(&sp);
+	sp.journal = srv->journal;
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	sigemptyset(&alrm);
@@ -944,6 +951,61 @@ worker_main(void *arg)
 out:
 	eh_spool_close(&sp);
 	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/* How often the keeper looks, and how old a segment may grow. */
+#define KEEPER_TICK_MS 250
+#define SEGMENT_AGE_MS 1000
+/* A failure the keeper keeps meeting is logged once a minute. */
+#define KEEPER_LOG_EVERY_S 60
+
+static void
+journal_log(const struct eh_log *lg, const char *what, enum eh_err err,
+    const struct eh_journal_report *rep)
+{
+	if (err != EH_OK)
+		eh_log_msg(lg, LOG_ERR, "%s: %lu records read, %lu written "
+		    "again, %u segments removed; failed: %s (%s: %s); the "
+		    "rest is kept for the next try", what, rep->records,
+		    rep->rewritten, rep->segments, eh_strerror(err),
+		    rep->sys_op != NULL ? rep->sys_op : "?",
+		    eh_errno_str(rep->sys_errno));
+	else if (rep->rewritten > 0 || rep->torn > 0 ||
+	    (rep->segments > 0 && strcmp(what, "journal recovery") == 0))
+		eh_log_msg(lg, LOG_INFO, "%s: %u segments, %lu records, %lu "
+		    "written again, %lu torn tails dropped", what,
+		    rep->segments, rep->records, rep->rewritten, rep->torn);
+}
+
+/*
+ * The journal's keeper: seals a segment a second old, and removes what
+ * a syncfs made durable in new/ (eh_journal_tick).  A failure leaves
+ * the segments where they are, so it is only logged.
+ */
+static void *
+keeper_main(void *arg)
+{
+	struct server *srv = arg;
+	const struct timespec pause = { 0, KEEPER_TICK_MS * 1000000L };
+	struct eh_journal_report rep;
+	struct timespec now, logged = { 0, 0 };
+	sigset_t all;
+	enum eh_err err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&srv->keeper_stop)) {
+		err = eh_journal_tick(srv->journal, SEGMENT_AGE_MS, &rep);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (err == EH_OK || now.tv_sec - logged.tv_sec >=
+		    KEEPER_LOG_EVERY_S || logged.tv_sec == 0) {
+			journal_log(&srv->lg, "journal", err, &rep);
+			if (err != EH_OK)
+				logged = now;
+		}
+		(void)nanosleep(&pause, NULL);
+	}
 	return NULL;
 }
 
@@ -1023,11 +1085,14 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	struct server srv;
 	struct worker *w;
 	struct eh_spool sp;
+	struct eh_journal_report rep;
 	struct sigaction sa;
 	sigset_t set, old;
+	pthread_t keeper;
 	unsigned i, alive;
 	char note[256];
-	int sig, rc, spool_ok, landlocked = 0;
+	enum eh_err err;
+	int sig, rc, spool_ok, landlocked = 0, keeping = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
@@ -1053,6 +1118,19 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 		if (n > 0)
 			eh_log_msg(lg, LOG_INFO, "removed %lu stale tmp/ files",
 			    n);
+		/* Whatever this process's own mode: a group-mode worker that
+		 * died left segments, and this spool may have had one. */
+		err = eh_journal_recover(&sp, &rep);
+		journal_log(lg, "journal recovery", err, &rep);
+		if (cfg->commit == EH_COMMIT_GROUP) {
+			err = eh_journal_open(&srv.journal, &sp);
+			if (err != EH_OK)
+				eh_log_msg(lg, LOG_ERR, "journal in %s/journal "
+				    "cannot be opened (%s: %s): storing file "
+				    "by file (ESIGNHOOK_SPOOL_COMMIT=file)",
+				    cfg->spool, sp.sys_op ? sp.sys_op : "?",
+				    eh_errno_str(sp.sys_errno));
+		}
 	} else
 		eh_log_msg(lg, LOG_ERR, "spool %s cannot be opened: every "
 		    "event will get 503%s", cfg->spool ? cfg->spool : "(unset)",
@@ -1066,6 +1144,7 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 		eh_log_msg(lg, rc < 0 ? LOG_ERR : LOG_INFO, "%s", note);
 		if (rc < 0) {
 			eh_spool_close(&sp);
+			(void)eh_journal_close(srv.journal, &rep);
 			return 1;
 		}
 		srv.sandboxed_spool = spool_ok && landlocked;
@@ -1095,8 +1174,16 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 			return 1;
 		}
 	}
-	eh_log_msg(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld",
-	    cfg->threads, (long)getpid());
+	if (srv.journal != NULL) {
+		if (pthread_create(&keeper, NULL, keeper_main, &srv) != 0) {
+			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
+			return 1;
+		}
+		keeping = 1;
+	}
+	eh_log_msg(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld, "
+	    "commit %s", cfg->threads, (long)getpid(),
+	    srv.journal != NULL ? "group" : "file");
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;
 	/* Finish requests in progress (a thread reading a request's params
@@ -1115,6 +1202,15 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(w[i].tid, NULL);
 	free(w);
+	/* Every request is answered: what the journal holds is in new/. */
+	if (keeping) {
+		atomic_store(&srv.keeper_stop, 1);
+		pthread_join(keeper, NULL);
+	}
+	if (srv.journal != NULL) {
+		err = eh_journal_close(srv.journal, &rep);
+		journal_log(lg, "journal at stop", err, &rep);
+	}
 	if (atomic_load(&srv.restart)) {
 		eh_log_msg(lg, LOG_INFO, "stopped for a restart (exit %d)",
 		    EXIT_RESTART);
@@ -1158,6 +1254,9 @@ check_config(const struct eh_config *cfg)
 		printf("warning: running as root: the receiver refuses to "
 		    "serve as root unless ESIGNHOOK_ALLOW_ROOT=1\n");
 	printf("sandbox: %s\n", cfg->sandbox ? "on" : "off");
+	printf("commit: %s\n", cfg->commit == EH_COMMIT_GROUP ?
+	    "group (FastCGI: one journal fdatasync for many events; CGI "
+	    "stores file by file)" : "file (an fsync per event)");
 	printf("max body: %zu bytes\n", cfg->max_body);
 	if (cfg->onespan.n == 0 && cfg->alphatrust.n == 0 &&
 	    cfg->oauth.client_id == NULL) {

@@ -298,6 +298,34 @@ follow_wait(struct drainer *dr, int ino, int64_t next_due)
 		;
 }
 
+/*
+ * Replay the journal segments of group-mode receivers that died (README,
+ * "Group commit"): their events are due like any other.  Logged only
+ * when it did something, or failed.
+ */
+static void
+recover_journal(struct ctl *ctl)
+{
+	struct eh_journal_report rep;
+	struct eh_spool sp;
+	enum eh_err err;
+
+	if (eh_spool_open(&sp, ctl->rcfg.spool) != EH_OK)
+		return;     /* the pass says why */
+	err = eh_journal_recover(&sp, &rep);
+	if (err != EH_OK)
+		eh_log_msg(&ctl->lg, LOG_ERR, "journal recovery failed: %s "
+		    "(%s: %s); %lu records written again, the rest is kept",
+		    eh_strerror(err), rep.sys_op != NULL ? rep.sys_op : "?",
+		    eh_errno_str(rep.sys_errno), rep.rewritten);
+	else if (rep.segments > 0)
+		eh_log_msg(&ctl->lg, LOG_INFO, "journal recovery: %u "
+		    "segments of stopped receivers, %lu records, %lu written "
+		    "again, %lu torn tails dropped", rep.segments, rep.records,
+		    rep.rewritten, rep.torn);
+	eh_spool_close(&sp);
+}
+
 static int
 cmd_drain(struct ctl *ctl, int argc, char *argv[])
 {
@@ -315,7 +343,7 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	struct eh_onespan *onespan = NULL;
 	struct eh_nats *nats = NULL;
 	char *env[4] = { NULL, NULL, NULL, NULL };
-	int64_t t0, next_due, last_prune = 0;
+	int64_t t0, next_due, last_prune = 0, last_recovery = 0;
 	int c, follow = 0, rc, ino = -1, i;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -411,6 +439,12 @@ cmd_drain(struct ctl *ctl, int argc, char *argv[])
 	t0 = eh_mono_ms();
 	rc = 0;
 	for (;;) {
+		/* As often as follow_wait wakes at the least. */
+		if (last_recovery == 0 ||
+		    eh_mono_ms() - last_recovery >= 60 * 1000) {
+			recover_journal(ctl);
+			last_recovery = eh_mono_ms();
+		}
 		if (last_prune == 0 || eh_mono_ms() - last_prune > 3600 * 1000) {
 			unsigned long n = eh_drain_prune(&d, eh_now_ms());
 

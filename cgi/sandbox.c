@@ -149,6 +149,7 @@ static const int allowed[] = {
 	SCMP_SYS(renameat2), SCMP_SYS(rename), SCMP_SYS(unlinkat),
 	SCMP_SYS(symlinkat), SCMP_SYS(readlinkat), /* seen/ markers */
 	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(getdents64),
+	SCMP_SYS(syncfs), SCMP_SYS(ftruncate), /* the journal (group commit) */
 	SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(mmap),
 	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
 	SCMP_SYS(brk), SCMP_SYS(madvise), SCMP_SYS(accept),

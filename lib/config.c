@@ -23,7 +23,8 @@ const char *const eh_config_keys[] = {
 	"ESIGNHOOK_SPOOL_MIN_FREE", "ESIGNHOOK_PROVIDER", "ESIGNHOOK_LOG",
 	"ESIGNHOOK_THREADS", "ESIGNHOOK_ALLOW_ROOT", "ESIGNHOOK_SANDBOX",
 	"ESIGNHOOK_READ_TIMEOUT", "ESIGNHOOK_OAUTH_CLIENT_ID",
-	"ESIGNHOOK_OAUTH_CLIENT_SECRETS", "ESIGNHOOK_OAUTH_TOKEN_TTL", NULL
+	"ESIGNHOOK_OAUTH_CLIENT_SECRETS", "ESIGNHOOK_OAUTH_TOKEN_TTL",
+	"ESIGNHOOK_SPOOL_COMMIT", NULL
 };
 
 #define RESPONSE_TEXT_MAX 255
@@ -358,6 +359,13 @@ set_key(struct eh_config *cfg, const char *key, const char *v)
 		cfg->threads = (unsigned)n;
 	} else if (strcmp(key, "ESIGNHOOK_ALLOW_ROOT") == 0) {
 		return parse_bool(v, &cfg->allow_root);
+	} else if (strcmp(key, "ESIGNHOOK_SPOOL_COMMIT") == 0) {
+		if (strcmp(v, "file") == 0)
+			cfg->commit = EH_COMMIT_FILE;
+		else if (strcmp(v, "group") == 0)
+			cfg->commit = EH_COMMIT_GROUP;
+		else
+			return EH_ERR_CONFIG;
 	} else if (strcmp(key, "ESIGNHOOK_SANDBOX") == 0) {
 		return parse_bool(v, &cfg->sandbox);
 	} else if (strcmp(key, "ESIGNHOOK_READ_TIMEOUT") == 0) {

@@ -115,6 +115,17 @@ struct eh_oauth {
 #define EH_OAUTH_SCOPE_MAX 128           /* a scope echoed back, NUL included */
 #define EH_OAUTH_NONCE_LEN 16
 
+/*
+ * How a FastCGI worker makes an event durable (ESIGNHOOK_SPOOL_COMMIT):
+ * file, an fsync of each event's file and of new/ (CGI always); group,
+ * one fdatasync of the process's journal for every event appended
+ * meanwhile (lib/journal.c, README "Group commit").
+ */
+enum eh_commit {
+	EH_COMMIT_FILE = 0,
+	EH_COMMIT_GROUP
+};
+
 struct eh_config {
 	char *spool;                      /* ESIGNHOOK_SPOOL, NULL if unset */
 	struct eh_secrets onespan;        /* ESIGNHOOK_ONESPAN_KEYS */
@@ -130,6 +141,7 @@ struct eh_config {
 	int sandbox;                      /* ESIGNHOOK_SANDBOX */
 	int64_t read_timeout_ms;          /* ESIGNHOOK_READ_TIMEOUT (FastCGI) */
 	struct eh_oauth oauth;            /* ESIGNHOOK_OAUTH_* */
+	enum eh_commit commit;            /* ESIGNHOOK_SPOOL_COMMIT (FastCGI) */
 };
 
 #define EH_DEFAULT_MAX_BODY 65536
@@ -362,6 +374,8 @@ struct eh_spool {
 	unsigned char id_pool[256];  /* random bytes for ids' random parts,
 	                              * drawn 32 ids at a time */
 	size_t id_left;              /* bytes of id_pool not yet used */
+	struct eh_journal *journal;  /* group commit through it (not owned;
+	                              * kept, as count_sample); NULL: file */
 };
 
 #define EH_SPOOL_STALE_SECONDS (36 * 3600)
@@ -424,6 +438,68 @@ enum eh_err eh_spool_health(struct eh_spool *sp, const struct eh_config *cfg);
 
 /* Count the events waiting in new/ (dot-files skipped). */
 enum eh_err eh_spool_count(struct eh_spool *sp, unsigned long *n);
+
+/* ------------------------------------------------------------------ */
+/* Group commit: a FastCGI process's journal in spool/journal/.        */
+
+/*
+ * One per receiver process, shared by its threads (it has its own
+ * lock).  A spool handle whose journal is set and names the same new/
+ * stores through it: eh_spool_put appends the record to the active
+ * segment, waits for one fdatasync that covers it (the first waiter
+ * makes it for everyone appended by then), then writes new/<id>.json
+ * without an fsync.  A segment is removed only once a syncfs(2) made
+ * every event in it durable in new/ (eh_journal_tick).
+ */
+struct eh_journal;
+
+/* What eh_journal_tick and eh_journal_recover did. */
+struct eh_journal_report {
+	unsigned segments;          /* segments removed */
+	unsigned long records;      /* records read back (recovery, replay) */
+	unsigned long rewritten;    /* of them, written again: missing or
+	                             * not whole in every folder */
+	unsigned long torn;         /* torn or corrupt tails dropped */
+	int sys_errno;              /* of a failure, for the log */
+	const char *sys_op;         /* which operation failed, or NULL */
+};
+
+/*
+ * The journal of the open spool sp (journal/ created 0700 as needed),
+ * for this process: *jp, owned by the caller (eh_journal_close).
+ * Segments are created as needed (the first with the first event).
+ * Errors as eh_spool_open's, in sp's sys_errno and sys_op.
+ */
+enum eh_err eh_journal_open(struct eh_journal **jp, struct eh_spool *sp);
+/*
+ * The keeper's step, about every quarter second from one thread: seal
+ * the active segment once it is max_age_ms old and holds a record
+ * (the next one made first, so no request waits for it); replay into
+ * new/ the records of a sealed segment whose new/ file failed; then,
+ * with one syncfs, remove the sealed segments whose every event is in
+ * new/.  EH_OK, or an error (rep says which call) with what could not
+ * be removed kept for the next step.
+ */
+enum eh_err eh_journal_tick(struct eh_journal *j, int64_t max_age_ms,
+    struct eh_journal_report *rep);
+/*
+ * Seal and retire everything (the threads storing through j are gone),
+ * then free j.  What cannot be retired stays for recovery.  NULL is
+ * fine.
+ */
+enum eh_err eh_journal_close(struct eh_journal *j,
+    struct eh_journal_report *rep);
+/*
+ * Recovery, at a receiver's start and in esignhookctl drain: replay the
+ * segments of sp's journal/ whose writer is gone (none holds its lock):
+ * each whole record whose event is in no folder (new, cur, retry, done,
+ * failed), or is there but not whole, is written again, durably (tmp/,
+ * fsync, rename, fsync), into new/ or the folder that has it; a torn or
+ * corrupt tail, never acknowledged, is dropped; then the segment is
+ * removed.  A crash may so cause a duplicate, never a loss.
+ */
+enum eh_err eh_journal_recover(struct eh_spool *sp,
+    struct eh_journal_report *rep);
 
 /* ------------------------------------------------------------------ */
 /* Request handling: a pure function from request to decision.         */

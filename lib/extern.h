@@ -62,4 +62,40 @@ int eh__read_file(int dirfd, const char *path, int flags, size_t max,
  * none empty (lib/natsubj.c). */
 int eh__nats_template_ok(const char *t);
 
+/*
+ * A journal frame (lib/journal.c): a head of EH__JFRAME_HEAD bytes,
+ *   "EHJ1", the record's length (4 bytes, little-endian), its id
+ *   (EH_ID_LEN bytes), a 16-byte BLAKE2b of the 48 bytes before it and
+ *   of the record,
+ * then the record.  Zeros, a torn write or a flipped bit fail the check.
+ */
+#define EH__JFRAME_HEAD (4 + 4 + EH_ID_LEN + 16)
+#define EH__JFRAME_MAX (80UL * 1024 * 1024)    /* a record, at most */
+/* The head of the frame of record rec[0..len) with id. */
+void eh__jframe_head(unsigned char head[EH__JFRAME_HEAD], const char *id,
+    const char *rec, size_t len);
+/* Read head: 0 with id (NUL-terminated) and *len when its magic, length
+ * (at most EH__JFRAME_MAX) and id are well formed; -1 if not. */
+int eh__jframe_parse(const unsigned char head[EH__JFRAME_HEAD],
+    char id[EH_ID_LEN + 1], size_t *len);
+/* Whether rec[0..len) is the record head describes (the checksum). */
+int eh__jframe_check(const unsigned char head[EH__JFRAME_HEAD],
+    const char *rec, size_t len);
+
+/* Write rec[0..len) as dirfd/<id>.json through sp's tmp/ (locked, as a
+ * delivery's); durable: fsync the file before and dirfd after the
+ * rename.  EH_OK, or an error (sp's sys_errno, sys_op) with nothing
+ * left behind. */
+enum eh_err eh__spool_file(struct eh_spool *sp, int dirfd, const char *id,
+    const char *rec, size_t len, int durable);
+/* Group commit (lib/journal.c), for eh_spool_put: whether j serves sp's
+ * new/; append rec and wait until it is durable (EH_OK, with *seg to
+ * give back), or an error in sp's sys_errno and sys_op; then say
+ * whether its new/ file was written (if not, the segment is replayed
+ * before it goes). */
+int eh__journal_serves(const struct eh_journal *j, const struct eh_spool *sp);
+enum eh_err eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
+    const char *id, const char *rec, size_t len, void **seg);
+void eh__journal_release(struct eh_journal *j, void *seg, int in_new);
+
 #endif

@@ -236,16 +236,19 @@ enum eh_err
 eh_spool_reopen(struct eh_spool *sp, const char *path)
 {
 	struct timespec last;
+	struct eh_journal *j;
 	unsigned sample;
 	enum eh_err err;
 
 	eh_spool_close(sp);
 	last = sp->last;
 	sample = sp->count_sample;
+	j = sp->journal;
 	err = eh_spool_open(sp, path);
 	/* Ids keep increasing across a reopen, whatever the clock did. */
 	sp->last = last;
 	sp->count_sample = sample;
+	sp->journal = j;
 	return err;
 }
 
@@ -270,6 +273,7 @@ void
 eh_spool_close(struct eh_spool *sp)
 {
 	struct timespec last = sp->last;
+	struct eh_journal *j = sp->journal;
 	unsigned sample = sp->count_sample;
 
 	if (sp->seenfd >= 0)
@@ -284,9 +288,10 @@ eh_spool_close(struct eh_spool *sp)
 	free(sp->newpath);
 	sodium_memzero(sp->id_pool, sizeof(sp->id_pool));
 	eh_spool_init(sp);
-	/* Not resources: the handle's setting and its id clock. */
+	/* Not resources: the handle's settings and its id clock. */
 	sp->last = last;
 	sp->count_sample = sample;
+	sp->journal = j;
 }
 
 /*
@@ -684,48 +689,36 @@ spool_id(struct eh_spool *sp, char id[EH_ID_LEN + 1],
 }
 
 /*
- * Write ev's record to tmp/, rename it into new/<id>.json and fsync
- * new/.  EH_OK with id filled, or an error with id empty and nothing
- * left in new/ or tmp/.
+ * Write rec as dirfd/<id>.json through tmp/: create and lock the tmp/
+ * file, write it all, (fsync,) rename, close, (fsync dirfd).  EH_OK, or
+ * an error with nothing left in tmp/ or dirfd.
  */
-static enum eh_err
-store(struct eh_spool *sp, const struct eh_event *ev,
-    const char *remote_addr, char id[EH_ID_LEN + 1])
+enum eh_err
+eh__spool_file(struct eh_spool *sp, int dirfd, const char *id,
+    const char *rec, size_t len, int durable)
 {
-	struct timespec now;
 	char name[EH_ID_LEN + sizeof(".json")], tmp[EH_ID_LEN + 64];
-	char *rec = NULL;
-	size_t len;
 	enum eh_err err;
 	int fd, e;
 
-	arrival(sp, &now);
-	spool_id(sp, id, &now);
-	err = eh_record_build(&rec, &len, ev, id, &now, remote_addr);
-	if (err != EH_OK) {
-		id[0] = '\0';
-		return err;
-	}
 	memcpy(name, id, EH_ID_LEN);
 	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
 	fd = tmp_create(sp, id, tmp, sizeof(tmp));
-	if (fd < 0) {
-		err = fail(sp, "create tmp file");
-		goto out;
-	}
+	if (fd < 0)
+		return fail(sp, "create tmp file");
 	if (eh_write_all(fd, rec, len) != 0) {
 		err = fail(sp, "write");
 		close(fd);
 		goto unlink_tmp;
 	}
-	if (fsync(fd) != 0) {
+	if (durable && fsync(fd) != 0) {
 		err = fail(sp, "fsync");
 		close(fd);
 		goto unlink_tmp;
 	}
 	/* Still locked while renamed: a cleaner never sees it unlocked
-	 * under its tmp/ name.  The lock goes at close, in new/. */
-	if (renameat(sp->tmpfd, tmp, sp->newfd, name) != 0) {
+	 * under its tmp/ name.  The lock goes at close, in dirfd. */
+	if (renameat(sp->tmpfd, tmp, dirfd, name) != 0) {
 		err = fail(sp, "rename");
 		close(fd);
 		goto unlink_tmp;
@@ -734,29 +727,66 @@ store(struct eh_spool *sp, const struct eh_event *ev,
 		err = fail(sp, "close");
 		goto unlink_new;
 	}
-	if (fsync(sp->newfd) != 0) {
+	if (durable && fsync(dirfd) != 0) {
 		/* Not known to be durable: take it back rather than leave an
 		 * unacknowledged event that may or may not survive. */
-		err = fail(sp, "fsync new/");
+		err = fail(sp, dirfd == sp->newfd ? "fsync new/" :
+		    "fsync folder");
 		goto unlink_new;
 	}
-	sp->count++;
-	err = EH_OK;
-	goto out;
+	return EH_OK;
 unlink_new:
 	e = errno;
-	(void)unlinkat(sp->newfd, name, 0);
+	(void)unlinkat(dirfd, name, 0);
 	errno = e;
-	goto out;
+	return err;
 unlink_tmp:
 	e = errno;
 	(void)unlinkat(sp->tmpfd, tmp, 0);
 	errno = e;
-out:
-	free(rec);
-	if (err != EH_OK)
-		id[0] = '\0';
 	return err;
+}
+
+/*
+ * Store ev's record: in file mode, durably as new/<id>.json; in group
+ * mode, once the journal holds it durably, as new/<id>.json with no
+ * fsync (the journal's keeper makes it durable before the segment
+ * goes, and replays it should this write fail: acknowledged either
+ * way).  EH_OK with id filled, or an error with id empty and nothing
+ * left in new/ or tmp/.
+ */
+static enum eh_err
+store(struct eh_spool *sp, const struct eh_event *ev,
+    const char *remote_addr, char id[EH_ID_LEN + 1])
+{
+	struct timespec now;
+	char *rec = NULL;
+	size_t len;
+	enum eh_err err;
+	void *seg;
+
+	arrival(sp, &now);
+	spool_id(sp, id, &now);
+	err = eh_record_build(&rec, &len, ev, id, &now, remote_addr);
+	if (err != EH_OK) {
+		id[0] = '\0';
+		return err;
+	}
+	if (sp->journal != NULL && eh__journal_serves(sp->journal, sp)) {
+		err = eh__journal_commit(sp->journal, sp, id, rec, len, &seg);
+		if (err == EH_OK)
+			eh__journal_release(sp->journal, seg,
+			    eh__spool_file(sp, sp->newfd, id, rec, len, 0) ==
+			    EH_OK);
+	} else
+		err = eh__spool_file(sp, sp->newfd, id, rec, len, 1);
+	free(rec);
+	if (err != EH_OK) {
+		id[0] = '\0';
+		return err;
+	}
+	sp->count++;
+	return EH_OK;
 }
 
 enum eh_err

@@ -1,0 +1,803 @@
+/*
+ * Group commit: a FastCGI process's journal (README, "Group commit").
+ *
+ * A thread storing an event appends its record, framed and checksummed,
+ * to the process's active segment in journal/, then waits for an
+ * fdatasync that covers it.  The first thread to wait makes that call
+ * for everyone appended by then; the others wait on a condition
+ * variable.  So a burst of N callbacks costs one journal commit, not
+ * the 2N of file mode.  Only then does the thread write new/<id>.json,
+ * without an fsync, and answer.
+ *
+ * A segment is removed only once every event in it is durable in new/:
+ * the keeper (eh_journal_tick) seals the active segment once a second,
+ * and removes sealed ones after one syncfs(2) of the spool's file system
+ * made their new/ files durable.  A segment whose new/ file could not be
+ * written is replayed first.  Should the process die, the segment stays,
+ * and recovery (eh_journal_recover, at start-up and in drain) writes
+ * again every event of it that is missing or not whole.
+ *
+ * Failures are sticky per segment, as they must be after a failed
+ * fdatasync (the kernel may have dropped the pages and will not say so
+ * twice): a segment whose write or sync failed is never appended to
+ * again.  After a failed sync it is cut back to what was synced, so that
+ * the refused records do not come back at recovery.
+ *
+ * Each segment is held by an OFD write lock for as long as its writer
+ * has it open: recovery takes only segments it can lock, whose writer
+ * is gone.
+ */
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "esignhook.h"
+#include "extern.h"
+
+#define JOURNAL_DIR "journal"
+#define SEG_SUFFIX ".seg"
+/* A segment this large is sealed at the next append, whatever its age. */
+#define SEG_MAX (16L * 1024 * 1024)
+#define SEG_NAME_MAX 96
+
+static const unsigned char magic[4] = { 'E', 'H', 'J', '1' };
+
+struct seg {
+	struct seg *next;
+	int fd;
+	char name[SEG_NAME_MAX];
+	uint64_t written;       /* bytes appended */
+	uint64_t synced;        /* of them, covered by an fdatasync */
+	unsigned pending;       /* appended, their new/ file not yet written */
+	int broken;             /* a write or sync failed: append no more */
+	int failed;             /* a sync failed: what was not synced is off */
+	int sync_errno;         /* that sync's errno */
+	int replay;             /* an acknowledged record has no new/ file */
+	struct timespec born;   /* CLOCK_MONOTONIC */
+};
+
+struct eh_journal {
+	pthread_mutex_t mu;
+	pthread_cond_t synced;  /* a sync ended */
+	int syncing;            /* a thread is in fdatasync */
+	struct seg *active;     /* appended to; NULL: made at the next */
+	struct seg *sealed;     /* appended to no more, not yet removed */
+	int jfd;                /* journal/ */
+	struct eh_spool sp;     /* the keeper's own handle: replay, syncfs */
+	uint64_t new_dev, new_ino;
+	unsigned seq;           /* segments made */
+};
+
+/* ---- frames ---- */
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+#define SUM_AT (4 + 4 + EH_ID_LEN)
+#define SUM_LEN 16
+
+static void
+frame_sum(unsigned char out[SUM_LEN], const unsigned char *head,
+    const char *rec, size_t len)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, SUM_LEN);
+	crypto_generichash_update(&st, head, SUM_AT);
+	crypto_generichash_update(&st, (const unsigned char *)rec, len);
+	crypto_generichash_final(&st, out, SUM_LEN);
+}
+
+void
+eh__jframe_head(unsigned char head[EH__JFRAME_HEAD], const char *id,
+    const char *rec, size_t len)
+{
+	memcpy(head, magic, sizeof(magic));
+	put_le32(head + 4, (uint32_t)len);
+	memcpy(head + 8, id, EH_ID_LEN);
+	frame_sum(head + SUM_AT, head, rec, len);
+}
+
+/* The characters of an id (eh__id_format): digits, 'T', '.', 'Z', '-',
+ * lowercase hex. */
+static int
+id_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    c == 'T' || c == '.' || c == 'Z' || c == '-';
+}
+
+int
+eh__jframe_parse(const unsigned char head[EH__JFRAME_HEAD],
+    char id[EH_ID_LEN + 1], size_t *len)
+{
+	size_t i;
+
+	if (memcmp(head, magic, sizeof(magic)) != 0)
+		return -1;
+	*len = get_le32(head + 4);
+	if (*len > EH__JFRAME_MAX)
+		return -1;
+	for (i = 0; i < EH_ID_LEN; i++) {
+		if (!id_char(head[8 + i]))
+			return -1;
+		id[i] = (char)head[8 + i];
+	}
+	id[EH_ID_LEN] = '\0';
+	return 0;
+}
+
+int
+eh__jframe_check(const unsigned char head[EH__JFRAME_HEAD],
+    const char *rec, size_t len)
+{
+	unsigned char sum[SUM_LEN];
+
+	if (len != get_le32(head + 4))
+		return 0;
+	frame_sum(sum, head, rec, len);
+	return sodium_memcmp(sum, head + SUM_AT, SUM_LEN) == 0;
+}
+
+/* ---- segments ---- */
+
+static int
+lock_all(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));	/* l_pid 0 for OFD locks */
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static enum eh_err
+jfail(struct eh_spool *sp, int e, const char *op)
+{
+	sp->sys_errno = e;
+	sp->sys_op = op;
+	return e == ENOSPC || e == EDQUOT ? EH_ERR_SPOOL_FULL :
+	    EH_ERR_SPOOL_IO;
+}
+
+static void
+seg_free(struct seg *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+/*
+ * Segment number seq, created, locked and its name made durable (an
+ * fsync of journal/: a record in it is acknowledged after its
+ * fdatasync alone).  Called without j's lock; errors go to err_sp.
+ * Opened for reading too: the keeper replays it, and a write lock
+ * needs a descriptor open for writing.
+ */
+static struct seg *
+seg_create(struct eh_journal *j, unsigned seq, struct eh_spool *err_sp)
+{
+	struct seg *s;
+	int e;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		(void)jfail(err_sp, ENOMEM, "journal create");
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s.%ld.%u" SEG_SUFFIX,
+	    j->sp.host, j->sp.pid, seq);
+	s->fd = openat(j->jfd, s->name, O_RDWR | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->fd < 0)
+		goto bad;
+	if (lock_all(s->fd) != 0 && errno != EINVAL && errno != ENOLCK)
+		goto bad_unlink;
+	if (fsync(j->jfd) != 0)
+		goto bad_unlink;
+	clock_gettime(CLOCK_MONOTONIC, &s->born);
+	return s;
+bad_unlink:
+	e = errno;
+	(void)unlinkat(j->jfd, s->name, 0);
+	errno = e;
+bad:
+	(void)jfail(err_sp, errno, "journal create");
+	seg_free(s);
+	return NULL;
+}
+
+static void
+seal(struct eh_journal *j, struct seg *s)
+{
+	s->next = j->sealed;
+	j->sealed = s;
+}
+
+enum eh_err
+eh_journal_open(struct eh_journal **jp, struct eh_spool *sp)
+{
+	struct eh_journal *j;
+	enum eh_err err;
+	int created = 0;
+
+	*jp = NULL;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return EH_ERR_NOMEM;
+	j->jfd = -1;
+	eh_spool_init(&j->sp);
+	err = eh_spool_open(&j->sp, sp->path);
+	if (err != EH_OK) {
+		sp->sys_errno = j->sp.sys_errno;
+		sp->sys_op = j->sp.sys_op;
+		free(j);
+		return err;
+	}
+	j->new_dev = j->sp.new_dev;
+	j->new_ino = j->sp.new_ino;
+	j->jfd = openat(j->sp.dirfd, JOURNAL_DIR,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (j->jfd < 0 && errno == ENOENT) {
+		if (mkdirat(j->sp.dirfd, JOURNAL_DIR, 0700) == 0)
+			created = 1;
+		else if (errno != EEXIST)
+			goto bad;
+		j->jfd = openat(j->sp.dirfd, JOURNAL_DIR,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (j->jfd < 0 || (created && fsync(j->sp.dirfd) != 0))
+		goto bad;
+	if (pthread_mutex_init(&j->mu, NULL) != 0) {
+		errno = ENOMEM;
+		goto bad;
+	}
+	if (pthread_cond_init(&j->synced, NULL) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		errno = ENOMEM;
+		goto bad;
+	}
+	*jp = j;
+	return EH_OK;
+bad:
+	err = jfail(sp, errno, "open journal");
+	if (j->jfd >= 0)
+		close(j->jfd);
+	eh_spool_close(&j->sp);
+	free(j);
+	return err;
+}
+
+int
+eh__journal_serves(const struct eh_journal *j, const struct eh_spool *sp)
+{
+	return sp->newfd >= 0 && sp->new_dev == j->new_dev &&
+	    sp->new_ino == j->new_ino;
+}
+
+/*
+ * Sync what is appended and not yet synced, in every segment, as the
+ * one syncing thread: called and returning with j->mu held, let go
+ * during the fdatasyncs.
+ */
+static void
+sync_all(struct eh_journal *j)
+{
+	struct { struct seg *s; uint64_t upto; } want[8];
+	struct seg *s;
+	size_t n = 0, i;
+	int rc[8];
+
+	j->syncing = 1;
+	/* Usually the active segment alone; a sealed one has unsynced
+	 * records only when it was sealed with a batch under way.  Past
+	 * eight, the next sync takes the rest. */
+	s = j->active;
+	if (s != NULL && s->written > s->synced && !s->failed) {
+		want[n].s = s;
+		want[n++].upto = s->written;
+	}
+	for (s = j->sealed; s != NULL && n < 8; s = s->next)
+		if (s->written > s->synced && !s->failed) {
+			want[n].s = s;
+			want[n++].upto = s->written;
+		}
+	pthread_mutex_unlock(&j->mu);
+	for (i = 0; i < n; i++)
+		rc[i] = fdatasync(want[i].s->fd) == 0 ? 0 : errno;
+	pthread_mutex_lock(&j->mu);
+	for (i = 0; i < n; i++) {
+		s = want[i].s;
+		if (rc[i] == 0) {
+			if (want[i].upto > s->synced)
+				s->synced = want[i].upto;
+			continue;
+		}
+		/* Sticky: a later fdatasync may say 0 for pages the kernel
+		 * dropped.  The records after synced are refused; cut them
+		 * off, so that recovery does not bring them back. */
+		s->failed = s->broken = 1;
+		s->sync_errno = rc[i];
+		if (ftruncate(s->fd, (off_t)s->synced) == 0)
+			(void)fdatasync(s->fd);
+	}
+	j->syncing = 0;
+	pthread_cond_broadcast(&j->synced);
+}
+
+enum eh_err
+eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
+    const char *id, const char *rec, size_t len, void **segp)
+{
+	unsigned char head[EH__JFRAME_HEAD];
+	struct iovec iov[2];
+	struct seg *s, *made;
+	uint64_t end;
+	ssize_t n;
+	unsigned seq;
+	int e;
+
+	*segp = NULL;
+	if (len > EH__JFRAME_MAX)
+		return jfail(sp, EFBIG, "journal write");
+	eh__jframe_head(head, id, rec, len);
+	iov[0].iov_base = head;
+	iov[0].iov_len = sizeof(head);
+	iov[1].iov_base = (void *)(uintptr_t)rec;
+	iov[1].iov_len = len;
+	pthread_mutex_lock(&j->mu);
+	s = j->active;
+	if (s == NULL || s->broken || s->written >= SEG_MAX) {
+		/* The keeper makes the next one ahead of time; here only
+		 * after a failure, or a segment full within a second. */
+		if (s != NULL) {
+			seal(j, s);
+			j->active = NULL;
+		}
+		seq = j->seq++;
+		pthread_mutex_unlock(&j->mu);
+		made = seg_create(j, seq, sp);
+		if (made == NULL)
+			return jfail(sp, sp->sys_errno, sp->sys_op);
+		pthread_mutex_lock(&j->mu);
+		if (j->active == NULL)
+			j->active = made;
+		else
+			seal(j, made);  /* another thread made one too */
+		s = j->active;
+	}
+	n = writev(s->fd, iov, 2);
+	if (n < 0 || (size_t)n != sizeof(head) + len) {
+		/* Whatever went in is a torn tail, dropped at recovery;
+		 * the records before it are whole. */
+		e = n < 0 ? errno : ENOSPC;
+		s->broken = 1;
+		s->written += n > 0 ? (uint64_t)n : 0;
+		pthread_mutex_unlock(&j->mu);
+		return jfail(sp, e, "journal write");
+	}
+	s->written += (uint64_t)n;
+	end = s->written;
+	s->pending++;
+	while (s->synced < end && !s->failed) {
+		if (!j->syncing)
+			sync_all(j);
+		else
+			pthread_cond_wait(&j->synced, &j->mu);
+	}
+	if (s->synced < end) {
+		e = s->sync_errno;
+		s->pending--;
+		pthread_mutex_unlock(&j->mu);
+		return jfail(sp, e, "journal fdatasync");
+	}
+	pthread_mutex_unlock(&j->mu);
+	*segp = s;
+	return EH_OK;
+}
+
+void
+eh__journal_release(struct eh_journal *j, void *segp, int in_new)
+{
+	struct seg *s = segp;
+
+	pthread_mutex_lock(&j->mu);
+	s->pending--;
+	if (!in_new)
+		s->replay = 1;
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* ---- replay and recovery ---- */
+
+/* Where a record may be (README, "Processing"), new/ first.  Named here
+ * and not taken from lib/queue.c: the receiver does not link it. */
+static const char *const folders[] = {
+	"new", "cur", "retry", "done", "failed"
+};
+#define NFOLDERS (sizeof(folders) / sizeof(folders[0]))
+
+/* The spool's folders, for one replay: -1 for one not there. */
+struct where {
+	int fd[NFOLDERS];
+};
+
+static void
+where_open(struct where *w, const struct eh_spool *sp)
+{
+	size_t i;
+
+	for (i = 0; i < NFOLDERS; i++)
+		w->fd[i] = i == 0 ? -1 : openat(sp->dirfd, folders[i],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static void
+where_close(struct where *w)
+{
+	size_t i;
+
+	for (i = 0; i < NFOLDERS; i++)
+		if (w->fd[i] >= 0)
+			close(w->fd[i]);
+}
+
+/*
+ * Make rec durable in the spool: the folder holding a whole copy of it
+ * is left alone; one holding it not whole gets it again; none, new/
+ * does.  1 if written, 0 if it was there, -1 on failure (sp says).
+ */
+static int
+put_back(struct eh_spool *sp, struct where *w, const char *id,
+    const char *rec, size_t len)
+{
+	char name[EH_ID_LEN + sizeof(".json")], *buf;
+	struct stat st;
+	size_t i, n;
+	int fd, same;
+
+	memcpy(name, id, EH_ID_LEN);
+	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
+	for (i = 0; i < NFOLDERS; i++) {
+		fd = i == 0 ? sp->newfd : w->fd[i];
+		if (fd < 0 ||
+		    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		same = 0;
+		if (S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+		    eh__read_file(fd, name, O_NOFOLLOW, len + 1, &buf,
+		    &n) == 0) {
+			same = n == len && memcmp(buf, rec, len) == 0;
+			free(buf);
+		}
+		if (same)
+			return 0;
+		/* After a power loss, a file renamed but never synced may
+		 * be there empty or short: its folder is where the queue
+		 * has it. */
+		return eh__spool_file(sp, fd, id, rec, len, 1) == EH_OK ? 1 :
+		    -1;
+	}
+	return eh__spool_file(sp, sp->newfd, id, rec, len, 1) == EH_OK ? 1 :
+	    -1;
+}
+
+/*
+ * Put back every whole record of the segment at fd, up to the first
+ * that is not.  0, or -1 (sp says why) with the segment to be kept.
+ */
+static int
+replay(struct eh_spool *sp, int fd, struct eh_journal_report *rep)
+{
+	unsigned char head[EH__JFRAME_HEAD];
+	char id[EH_ID_LEN + 1], *rec;
+	struct where w;
+	struct stat st;
+	off_t at = 0;
+	size_t len;
+	ssize_t n;
+	int rc = 0, r;
+
+	if (fstat(fd, &st) != 0) {
+		(void)jfail(sp, errno, "journal read");
+		return -1;
+	}
+	where_open(&w, sp);
+	for (;;) {
+		n = pread(fd, head, sizeof(head), at);
+		if (n < 0) {
+			(void)jfail(sp, errno, "journal read");
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n < sizeof(head) ||
+		    eh__jframe_parse(head, id, &len) != 0 ||
+		    (off_t)len > st.st_size - at - (off_t)sizeof(head)) {
+			rep->torn++;
+			break;
+		}
+		rec = malloc(len > 0 ? len : 1);
+		if (rec == NULL) {
+			(void)jfail(sp, ENOMEM, "journal read");
+			rc = -1;
+			break;
+		}
+		n = pread(fd, rec, len, at + (off_t)sizeof(head));
+		if (n < 0 || (size_t)n != len ||
+		    !eh__jframe_check(head, rec, len)) {
+			free(rec);
+			if (n < 0) {
+				(void)jfail(sp, errno, "journal read");
+				rc = -1;
+			} else
+				rep->torn++;
+			break;
+		}
+		rep->records++;
+		r = put_back(sp, &w, id, rec, len);
+		free(rec);
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		rep->rewritten += (unsigned long)r;
+		at += (off_t)(sizeof(head) + len);
+	}
+	where_close(&w);
+	return rc;
+}
+
+enum eh_err
+eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	size_t nl;
+	int jfd, fd, removed = 0;
+	enum eh_err err = EH_OK;
+
+	memset(rep, 0, sizeof(*rep));
+	jfd = openat(sp->dirfd, JOURNAL_DIR,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (jfd < 0)
+		return errno == ENOENT ? EH_OK : jfail(sp, errno,
+		    "open journal");
+	d = eh__dir_open(jfd);
+	if (d == NULL) {
+		err = jfail(sp, errno, "open journal");
+		close(jfd);
+		return err;
+	}
+	while ((de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (de->d_name[0] == '.' || nl <= strlen(SEG_SUFFIX) ||
+		    strcmp(de->d_name + nl - strlen(SEG_SUFFIX),
+		    SEG_SUFFIX) != 0)
+			continue;
+		fd = openat(jfd, de->d_name,
+		    O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		/* Its writer's, while it lives; one recovered and removed
+		 * by another process meanwhile has no link left. */
+		if (lock_all(fd) != 0 || fstat(fd, &st) != 0 ||
+		    st.st_nlink == 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		if (replay(sp, fd, rep) != 0) {
+			rep->sys_errno = sp->sys_errno;
+			rep->sys_op = sp->sys_op;
+			err = jfail(sp, sp->sys_errno, sp->sys_op);
+			close(fd);
+			continue;
+		}
+		if (unlinkat(jfd, de->d_name, 0) == 0) {
+			rep->segments++;
+			removed = 1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	/* Else a segment could come back after a crash and cost its
+	 * events a duplicate each. */
+	if (removed && fsync(jfd) != 0 && err == EH_OK) {
+		err = jfail(sp, errno, "fsync journal/");
+		rep->sys_errno = sp->sys_errno;
+		rep->sys_op = sp->sys_op;
+	}
+	close(jfd);
+	return err;
+}
+
+/* ---- the keeper ---- */
+
+static int64_t
+age_ms(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Whether s may go: nobody is between its append and its new/ file,
+ * and nothing in it waits for a sync. */
+static int
+retirable(const struct seg *s)
+{
+	return s->pending == 0 && (s->synced == s->written || s->failed);
+}
+
+static int
+due_to_seal(const struct seg *s, int seal_active, int64_t max_age_ms)
+{
+	return seal_active && s->written > 0 &&
+	    (max_age_ms <= 0 || age_ms(&s->born) >= max_age_ms);
+}
+
+static enum eh_err
+retire(struct eh_journal *j, int seal_active, int make_next,
+    int64_t max_age_ms, struct eh_journal_report *rep)
+{
+	struct seg *s, **pp, *done = NULL, *made = NULL;
+	enum eh_err err = EH_OK;
+	unsigned seq = 0;
+	int need, e;
+
+	memset(rep, 0, sizeof(*rep));
+	pthread_mutex_lock(&j->mu);
+	need = make_next && (j->active == NULL || j->active->broken ||
+	    due_to_seal(j->active, seal_active, max_age_ms));
+	if (need)
+		seq = j->seq++;
+	pthread_mutex_unlock(&j->mu);
+	/* The next segment before the swap, so that no request waits for
+	 * its fsync of journal/. */
+	if (need) {
+		made = seg_create(j, seq, &j->sp);
+		if (made == NULL) {
+			rep->sys_errno = j->sp.sys_errno;
+			rep->sys_op = j->sp.sys_op;
+			return jfail(&j->sp, j->sp.sys_errno, j->sp.sys_op);
+		}
+	}
+	pthread_mutex_lock(&j->mu);
+	s = j->active;
+	if (s != NULL && (s->broken ||
+	    due_to_seal(s, seal_active, max_age_ms))) {
+		seal(j, s);
+		j->active = NULL;
+	}
+	if (made != NULL) {
+		if (j->active == NULL)
+			j->active = made;
+		else
+			seal(j, made);  /* empty: goes below */
+	}
+	/* Take out what may go, replays first. */
+	for (pp = &j->sealed; *pp != NULL;) {
+		s = *pp;
+		if (retirable(s)) {
+			*pp = s->next;
+			s->next = done;
+			done = s;
+		} else
+			pp = &s->next;
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (done == NULL)
+		return EH_OK;
+	for (s = done; s != NULL; s = s->next)
+		if (s->replay && replay(&j->sp, s->fd, rep) == 0)
+			s->replay = 0;
+	/* One syncfs makes every new/ file written so far durable, theirs
+	 * among them. */
+	if (syncfs(j->sp.dirfd) != 0) {
+		e = errno;
+		err = jfail(&j->sp, e, "syncfs");
+		rep->sys_errno = e;
+		rep->sys_op = "syncfs";
+	}
+	pthread_mutex_lock(&j->mu);
+	while (done != NULL) {
+		s = done;
+		done = s->next;
+		if (err != EH_OK || s->replay) {
+			if (s->replay && rep->sys_op == NULL) {
+				rep->sys_errno = j->sp.sys_errno;
+				rep->sys_op = j->sp.sys_op;
+				err = jfail(&j->sp, j->sp.sys_errno,
+				    j->sp.sys_op != NULL ? j->sp.sys_op :
+				    "journal replay");
+			}
+			seal(j, s);     /* the next step tries again */
+			continue;
+		}
+		if (unlinkat(j->jfd, s->name, 0) != 0) {
+			seal(j, s);
+			continue;
+		}
+		rep->segments++;
+		seg_free(s);
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (rep->segments > 0 && fsync(j->jfd) != 0 && err == EH_OK) {
+		e = errno;
+		err = jfail(&j->sp, e, "fsync journal/");
+		rep->sys_errno = e;
+		rep->sys_op = "fsync journal/";
+	}
+	return err;
+}
+
+enum eh_err
+eh_journal_tick(struct eh_journal *j, int64_t max_age_ms,
+    struct eh_journal_report *rep)
+{
+	return retire(j, 1, 1, max_age_ms, rep);
+}
+
+enum eh_err
+eh_journal_close(struct eh_journal *j, struct eh_journal_report *rep)
+{
+	struct seg *s;
+	enum eh_err err;
+
+	memset(rep, 0, sizeof(*rep));
+	if (j == NULL)
+		return EH_OK;
+	err = retire(j, 1, 0, 0, rep);
+	/* What is left stays on disk, unlocked once closed: recovery's. */
+	while (j->active != NULL || j->sealed != NULL) {
+		if (j->active != NULL) {
+			s = j->active;
+			j->active = NULL;
+		} else {
+			s = j->sealed;
+			j->sealed = s->next;
+		}
+		if (s->written == 0)
+			(void)unlinkat(j->jfd, s->name, 0);
+		seg_free(s);
+	}
+	pthread_cond_destroy(&j->synced);
+	pthread_mutex_destroy(&j->mu);
+	close(j->jfd);
+	eh_spool_close(&j->sp);
+	free(j);
+	return err;
+}
