@@ -46,7 +46,8 @@ TEST_SRCS = tests/unit.c tests/test-err.c tests/test-form.c \
 	tests/test-config.c tests/test-body.c tests/test-handler.c \
 	tests/test-spool.c tests/test-serve.c tests/test-log.c \
 	tests/test-hostile.c tests/test-queue.c tests/test-ctlconfig.c tests/test-forward.c tests/test-exec.c tests/test-download.c tests/test-view.c \
-	tests/test-oauth.c tests/test-multipart.c tests/test-nats.c
+	tests/test-oauth.c tests/test-multipart.c tests/test-nats.c \
+	tests/test-journal.c
 HEADERS = lib/esignhook.h lib/extern.h
 
 # Objects live under build/<tree>/; the default tree's binaries are

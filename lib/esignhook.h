@@ -467,7 +467,8 @@ struct eh_journal_report {
 /*
  * The journal of the open spool sp (journal/ created 0700 as needed),
  * for this process: *jp, owned by the caller (eh_journal_close).
- * Segments are created as needed (the first with the first event).
+ * The first segment is made here: a spool where one cannot be made
+ * or locked (no OFD locks) is refused before serving.
  * Errors as eh_spool_open's, in sp's sys_errno and sys_op.
  */
 enum eh_err eh_journal_open(struct eh_journal **jp, struct eh_spool *sp);

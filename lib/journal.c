@@ -123,13 +123,20 @@ eh__jframe_head(unsigned char head[EH__JFRAME_HEAD], const char *id,
 	frame_sum(head + SUM_AT, head, rec, len);
 }
 
-/* The characters of an id (eh__id_format): digits, 'T', '.', 'Z', '-',
- * lowercase hex. */
+/* An id's shape (eh__id_format): '0' a digit, 'f' a lowercase hex
+ * digit, anything else itself.  So no frame names a dot-file, or a
+ * path. */
+static const char id_shape[EH_ID_LEN + 1] =
+    "00000000T000000.000000Z-ffffffffffffffff";
+
 static int
-id_char(unsigned char c)
+id_char(unsigned char c, char shape)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    c == 'T' || c == '.' || c == 'Z' || c == '-';
+	if (shape == '0')
+		return c >= '0' && c <= '9';
+	if (shape == 'f')
+		return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+	return c == (unsigned char)shape;
 }
 
 int
@@ -144,7 +151,7 @@ eh__jframe_parse(const unsigned char head[EH__JFRAME_HEAD],
 	if (*len > EH__JFRAME_MAX)
 		return -1;
 	for (i = 0; i < EH_ID_LEN; i++) {
-		if (!id_char(head[8 + i]))
+		if (!id_char(head[8 + i], id_shape[i]))
 			return -1;
 		id[i] = (char)head[8 + i];
 	}
@@ -202,11 +209,18 @@ seg_free(struct seg *s)
  * fdatasync alone).  Called without j's lock; errors go to err_sp.
  * Opened for reading too: the keeper replays it, and a write lock
  * needs a descriptor open for writing.
+ * Between the create and the lock a recoverer (another process) may
+ * lock the empty file, find nothing, and remove it: as tmp_create
+ * does, a lock refused or a file found unlinked means another name.
  */
+#define SEG_TRIES 3
+
 static struct seg *
 seg_create(struct eh_journal *j, unsigned seq, struct eh_spool *err_sp)
 {
+	struct stat st;
 	struct seg *s;
+	unsigned i;
 	int e;
 
 	s = calloc(1, sizeof(*s));
@@ -214,17 +228,35 @@ seg_create(struct eh_journal *j, unsigned seq, struct eh_spool *err_sp)
 		(void)jfail(err_sp, ENOMEM, "journal create");
 		return NULL;
 	}
-	snprintf(s->name, sizeof(s->name), "%s.%ld.%u" SEG_SUFFIX,
-	    j->sp.host, j->sp.pid, seq);
-	s->fd = openat(j->jfd, s->name, O_RDWR | O_CREAT | O_EXCL |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (s->fd < 0)
+	s->fd = -1;
+	for (i = 0; i < SEG_TRIES; i++) {
+		if (i == 0)
+			snprintf(s->name, sizeof(s->name), "%s.%ld.%u"
+			    SEG_SUFFIX, j->sp.host, j->sp.pid, seq);
+		else
+			snprintf(s->name, sizeof(s->name), "%s.%ld.%u.r%u"
+			    SEG_SUFFIX, j->sp.host, j->sp.pid, seq, i);
+		s->fd = openat(j->jfd, s->name, O_RDWR | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (s->fd < 0)
+			goto bad;
+		if (lock_all(s->fd) != 0) {
+			if (errno != EAGAIN && errno != EACCES)
+				goto bad_unlink;
+		} else if (fstat(s->fd, &st) != 0)
+			goto bad_unlink;
+		else if (st.st_nlink > 0)
+			break;
+		/* A recoverer has it, and removes it. */
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->fd < 0) {
+		errno = EAGAIN;
 		goto bad;
-	if (lock_all(s->fd) != 0 && errno != EINVAL && errno != ENOLCK)
-		goto bad_unlink;
+	}
 	if (fsync(j->jfd) != 0)
 		goto bad_unlink;
-	clock_gettime(CLOCK_MONOTONIC, &s->born);
 	return s;
 bad_unlink:
 	e = errno;
@@ -285,6 +317,19 @@ eh_journal_open(struct eh_journal **jp, struct eh_spool *sp)
 		pthread_mutex_destroy(&j->mu);
 		errno = ENOMEM;
 		goto bad;
+	}
+	/* The first segment now: where it cannot be made or locked (no
+	 * OFD locks: recovery could never tell it from a dead writer's),
+	 * the caller hears it before serving. */
+	j->active = seg_create(j, j->seq++, sp);
+	if (j->active == NULL) {
+		err = jfail(sp, sp->sys_errno, sp->sys_op);
+		pthread_cond_destroy(&j->synced);
+		pthread_mutex_destroy(&j->mu);
+		close(j->jfd);
+		eh_spool_close(&j->sp);
+		free(j);
+		return err;
 	}
 	*jp = j;
 	return EH_OK;
@@ -405,6 +450,10 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 		pthread_mutex_unlock(&j->mu);
 		return jfail(sp, e, "journal write");
 	}
+	/* A segment's age counts from its first record: the keeper makes
+	 * the next one ahead of time, empty. */
+	if (s->written == 0)
+		clock_gettime(CLOCK_MONOTONIC, &s->born);
 	s->written += (uint64_t)n;
 	end = s->written;
 	s->pending++;
@@ -655,11 +704,12 @@ age_ms(const struct timespec *t)
 }
 
 /* Whether s may go: nobody is between its append and its new/ file,
- * and nothing in it waits for a sync. */
+ * and nothing in it waits for a sync (past a failed write, a torn
+ * tail that no one waits for). */
 static int
 retirable(const struct seg *s)
 {
-	return s->pending == 0 && (s->synced == s->written || s->failed);
+	return s->pending == 0 && (s->synced == s->written || s->broken);
 }
 
 static int

@@ -65,5 +65,6 @@ extern const struct t_case t_download[];
 extern const struct t_case t_view[];
 extern const struct t_case t_oauth[], t_multipart[];
 extern const struct t_case t_nats[];
+extern const struct t_case t_journal[];
 
 #endif

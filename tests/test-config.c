@@ -31,6 +31,7 @@ defaults(void)
 	T_EQ_INT(c.onespan.n, 0);
 	T_EQ_INT(c.alphatrust.n, 0);
 	T_EQ_INT(c.read_timeout_ms, 10000);
+	T_EQ_INT(c.commit, EH_COMMIT_FILE);
 	eh_config_free(&c);
 	eh_config_free(&c);
 }
@@ -128,6 +129,10 @@ static const struct {
 	{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS", "ok,ctl\x7fsecret" },
 	{ "ESIGNHOOK_OAUTH_CLIENT_SECRETS",
 	  "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17" },
+	{ "ESIGNHOOK_SPOOL_COMMIT", "" },
+	{ "ESIGNHOOK_SPOOL_COMMIT", "GROUP" },
+	{ "ESIGNHOOK_SPOOL_COMMIT", "groups" },
+	{ "ESIGNHOOK_SPOOL_COMMIT", "fsync" },
 };
 
 static void
@@ -375,6 +380,47 @@ oauth_ttl(void)
 	}
 }
 
+/* ESIGNHOOK_SPOOL_COMMIT: how a FastCGI worker makes an event durable. */
+static const struct {
+	const char *value;
+	enum eh_commit commit;
+} commits[] = {
+	{ "file", EH_COMMIT_FILE },
+	{ "group", EH_COMMIT_GROUP },
+};
+
+static void
+spool_commit(void)
+{
+	struct t_kv kv[2] = { { "ESIGNHOOK_SPOOL_COMMIT", NULL },
+	    { NULL, NULL } };
+	const char *text = "ESIGNHOOK_SPOOL_COMMIT=group\n";
+	struct eh_conffile cf;
+	struct eh_config c, d;
+	size_t i, line;
+
+	for (i = 0; i < sizeof(commits) / sizeof(commits[0]); i++) {
+		eh_config_init(&c);
+		/* From the other value, so that the default proves nothing. */
+		c.commit = commits[i].commit == EH_COMMIT_FILE ?
+		    EH_COMMIT_GROUP : EH_COMMIT_FILE;
+		kv[0].v = commits[i].value;
+		T_EQ_INT(eh_config_apply(&c, t_kv_lookup, kv, NULL), EH_OK);
+		T_EQ_INT(c.commit, commits[i].commit);
+		T_EQ_INT(eh_config_copy(&d, &c), EH_OK);
+		T_EQ_INT(d.commit, commits[i].commit);
+		eh_config_free(&d);
+		eh_config_free(&c);
+	}
+	/* A receiver key: the configuration file knows it. */
+	T_EQ_INT(eh_conffile_parse(&cf, text, strlen(text), &line), EH_OK);
+	eh_config_init(&c);
+	T_EQ_INT(eh_config_apply(&c, eh_conffile_lookup, &cf, NULL), EH_OK);
+	T_EQ_INT(c.commit, EH_COMMIT_GROUP);
+	eh_config_free(&c);
+	eh_conffile_free(&cf);
+}
+
 static const char *
 no_env(void *ctx, const char *key)
 {
@@ -448,5 +494,6 @@ const struct t_case t_config[] = {
 	{ "ESIGNHOOK_OAUTH_*: digests and signing keys, copied, wiped", oauth_keys },
 	{ "ESIGNHOOK_OAUTH_TOKEN_TTL durations", oauth_ttl },
 	{ "an OAuth client id without secrets, or secrets without one", oauth_half_client },
+	{ "ESIGNHOOK_SPOOL_COMMIT file or group", spool_commit },
 	{ NULL, NULL }
 };

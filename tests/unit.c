@@ -45,6 +45,7 @@ static const struct {
 	{ "oauth", t_oauth },
 	{ "multipart", t_multipart },
 	{ "nats", t_nats },
+	{ "journal", t_journal },
 };
 
 const char *
