@@ -998,11 +998,13 @@ keeper_main(void *arg)
 	while (!atomic_load(&srv->keeper_stop)) {
 		err = eh_journal_tick(srv->journal, SEGMENT_AGE_MS, &rep);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (err == EH_OK || now.tv_sec - logged.tv_sec >=
-		    KEEPER_LOG_EVERY_S || logged.tv_sec == 0) {
+		if (err == EH_OK) {
 			journal_log(&srv->lg, "journal", err, &rep);
-			if (err != EH_OK)
-				logged = now;
+			logged.tv_sec = 0;      /* the next failure is news */
+		} else if (logged.tv_sec == 0 ||
+		    now.tv_sec - logged.tv_sec >= KEEPER_LOG_EVERY_S) {
+			journal_log(&srv->lg, "journal", err, &rep);
+			logged = now;
 		}
 		(void)nanosleep(&pause, NULL);
 	}

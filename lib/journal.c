@@ -65,6 +65,8 @@ struct seg {
 	int failed;             /* a sync failed: what was not synced is off */
 	int sync_errno;         /* that sync's errno */
 	int replay;             /* an acknowledged record has no new/ file */
+	int force;              /* a syncfs failed: rewrite every record,
+	                         * durably, before it goes */
 	struct timespec born;   /* CLOCK_MONOTONIC */
 };
 
@@ -420,8 +422,9 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 	iov[1].iov_base = (void *)(uintptr_t)rec;
 	iov[1].iov_len = len;
 	pthread_mutex_lock(&j->mu);
-	s = j->active;
-	if (s == NULL || s->broken || s->written >= SEG_MAX) {
+	/* Until the active segment is fit: another thread's may have
+	 * broken while this one made its own. */
+	while ((s = j->active) == NULL || s->broken || s->written >= SEG_MAX) {
 		/* The keeper makes the next one ahead of time; here only
 		 * after a failure, or a segment full within a second. */
 		if (s != NULL) {
@@ -438,7 +441,6 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 			j->active = made;
 		else
 			seal(j, made);  /* another thread made one too */
-		s = j->active;
 	}
 	n = writev(s->fd, iov, 2);
 	if (n < 0 || (size_t)n != sizeof(head) + len) {
@@ -521,51 +523,79 @@ where_close(struct where *w)
 }
 
 /*
- * Make rec durable in the spool: the folder holding a whole copy of it
- * is left alone; one holding it not whole gets it again; none, new/
- * does.  1 if written, 0 if it was there, -1 on failure (sp says).
+ * Which folder holds name: its descriptor, with *same set when the file
+ * there is rec byte for byte; -1 when none does, -2 on a read that
+ * failed but for the file moving away (sp says why).
  */
 static int
-put_back(struct eh_spool *sp, struct where *w, const char *id,
-    const char *rec, size_t len)
+find_copy(struct eh_spool *sp, struct where *w, const char *name,
+    const char *rec, size_t len, int *same)
 {
-	char name[EH_ID_LEN + sizeof(".json")], *buf;
 	struct stat st;
 	size_t i, n;
-	int fd, same;
+	char *buf;
+	int fd;
 
-	memcpy(name, id, EH_ID_LEN);
-	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
 	for (i = 0; i < NFOLDERS; i++) {
 		fd = i == 0 ? sp->newfd : w->fd[i];
 		if (fd < 0 ||
 		    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		same = 0;
-		if (S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
-		    eh__read_file(fd, name, O_NOFOLLOW, len + 1, &buf,
-		    &n) == 0) {
-			same = n == len && memcmp(buf, rec, len) == 0;
-			free(buf);
+		*same = 0;
+		if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+			return fd;
+		if (eh__read_file(fd, name, O_NOFOLLOW, len + 1, &buf,
+		    &n) != 0) {
+			if (errno == ENOENT)
+				continue;   /* a drainer moved it on */
+			(void)jfail(sp, errno, "journal replay read");
+			return -2;
 		}
-		if (same)
-			return 0;
-		/* After a power loss, a file renamed but never synced may
-		 * be there empty or short: its folder is where the queue
-		 * has it. */
-		return eh__spool_file(sp, fd, id, rec, len, 1) == EH_OK ? 1 :
-		    -1;
+		*same = n == len && memcmp(buf, rec, len) == 0;
+		free(buf);
+		return fd;
 	}
-	return eh__spool_file(sp, sp->newfd, id, rec, len, 1) == EH_OK ? 1 :
-	    -1;
+	return -1;
+}
+
+/*
+ * Make rec durable in the spool: a folder holding a whole copy of it is
+ * left alone (unless force: after a failed syncfs its pages may never
+ * reach the disk, and the kernel says so once); one holding it not
+ * whole gets it again, durably; none, new/ does.  Not found, the
+ * folders are looked at twice: a drainer moves files from retry/ back
+ * to cur/, which the first look may have passed.  1 if written, 0 if
+ * it was there, -1 on failure (sp says).
+ */
+static int
+put_back(struct eh_spool *sp, struct where *w, const char *id,
+    const char *rec, size_t len, int force)
+{
+	char name[EH_ID_LEN + sizeof(".json")];
+	int fd, same = 0;
+
+	memcpy(name, id, EH_ID_LEN);
+	memcpy(name + EH_ID_LEN, ".json", sizeof(".json"));
+	fd = find_copy(sp, w, name, rec, len, &same);
+	if (fd == -1)
+		fd = find_copy(sp, w, name, rec, len, &same);
+	if (fd == -2)
+		return -1;
+	if (fd >= 0 && same && !force)
+		return 0;
+	/* After a power loss, a file renamed but never synced may be
+	 * there empty or short: its folder is where the queue has it. */
+	return eh__spool_file(sp, fd >= 0 ? fd : sp->newfd, id, rec, len,
+	    1) == EH_OK ? 1 : -1;
 }
 
 /*
  * Put back every whole record of the segment at fd, up to the first
- * that is not.  0, or -1 (sp says why) with the segment to be kept.
+ * that is not (force: rewrite each, durably, even one found whole).
+ * 0, or -1 (sp says why) with the segment to be kept.
  */
 static int
-replay(struct eh_spool *sp, int fd, struct eh_journal_report *rep)
+replay(struct eh_spool *sp, int fd, int force, struct eh_journal_report *rep)
 {
 	unsigned char head[EH__JFRAME_HEAD];
 	char id[EH_ID_LEN + 1], *rec;
@@ -614,7 +644,7 @@ replay(struct eh_spool *sp, int fd, struct eh_journal_report *rep)
 			break;
 		}
 		rep->records++;
-		r = put_back(sp, &w, id, rec, len);
+		r = put_back(sp, &w, id, rec, len, force);
 		free(rec);
 		if (r < 0) {
 			rc = -1;
@@ -627,14 +657,72 @@ replay(struct eh_spool *sp, int fd, struct eh_journal_report *rep)
 	return rc;
 }
 
-enum eh_err
-eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
+/* Segments one recovery holds at once; more wait for the next round. */
+#define RECOVER_BATCH 32
+
+struct found {
+	int fd;
+	char name[256];
+};
+
+/*
+ * Up to RECOVER_BATCH segments of jfd that no writer holds, each open
+ * and locked, into f; how many.  One recovered and removed by another
+ * process meanwhile has no link left.
+ */
+static size_t
+lock_dead(int jfd, struct found *f, int *more)
 {
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
-	size_t nl;
-	int jfd, fd, removed = 0;
+	size_t n = 0, nl;
+	int fd;
+
+	*more = 0;
+	d = eh__dir_open(jfd);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (de->d_name[0] == '.' || nl <= strlen(SEG_SUFFIX) ||
+		    nl >= sizeof(f[0].name) ||
+		    strcmp(de->d_name + nl - strlen(SEG_SUFFIX),
+		    SEG_SUFFIX) != 0)
+			continue;
+		if (n == RECOVER_BATCH) {
+			*more = 1;
+			break;
+		}
+		fd = openat(jfd, de->d_name,
+		    O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (lock_all(fd) != 0 || fstat(fd, &st) != 0 ||
+		    st.st_nlink == 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		f[n].fd = fd;
+		memcpy(f[n].name, de->d_name, nl + 1);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Replay, then one syncfs, then remove: a record found whole in its
+ * folder may be whole only in the page cache (its writer was killed,
+ * the machine runs on), so no segment goes before the files it vouches
+ * for are on disk.
+ */
+enum eh_err
+eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
+{
+	struct found f[RECOVER_BATCH];
+	size_t n, i;
+	int jfd, more, removed = 0, ok[RECOVER_BATCH];
 	enum eh_err err = EH_OK;
 
 	memset(rep, 0, sizeof(*rep));
@@ -643,43 +731,33 @@ eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
 	if (jfd < 0)
 		return errno == ENOENT ? EH_OK : jfail(sp, errno,
 		    "open journal");
-	d = eh__dir_open(jfd);
-	if (d == NULL) {
-		err = jfail(sp, errno, "open journal");
-		close(jfd);
-		return err;
-	}
-	while ((de = readdir(d)) != NULL) {
-		nl = strlen(de->d_name);
-		if (de->d_name[0] == '.' || nl <= strlen(SEG_SUFFIX) ||
-		    strcmp(de->d_name + nl - strlen(SEG_SUFFIX),
-		    SEG_SUFFIX) != 0)
-			continue;
-		fd = openat(jfd, de->d_name,
-		    O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd < 0)
-			continue;
-		/* Its writer's, while it lives; one recovered and removed
-		 * by another process meanwhile has no link left. */
-		if (lock_all(fd) != 0 || fstat(fd, &st) != 0 ||
-		    st.st_nlink == 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			continue;
+	do {
+		n = lock_dead(jfd, f, &more);
+		for (i = 0; i < n; i++) {
+			ok[i] = replay(sp, f[i].fd, 0, rep) == 0;
+			if (!ok[i]) {
+				err = jfail(sp, sp->sys_errno, sp->sys_op);
+				rep->sys_errno = sp->sys_errno;
+				rep->sys_op = sp->sys_op;
+			}
 		}
-		if (replay(sp, fd, rep) != 0) {
+		if (n > 0 && syncfs(sp->newfd) != 0) {
+			err = jfail(sp, errno, "syncfs");
 			rep->sys_errno = sp->sys_errno;
 			rep->sys_op = sp->sys_op;
-			err = jfail(sp, sp->sys_errno, sp->sys_op);
-			close(fd);
-			continue;
+			more = 0;
+			for (i = 0; i < n; i++)
+				ok[i] = 0;
 		}
-		if (unlinkat(jfd, de->d_name, 0) == 0) {
-			rep->segments++;
-			removed = 1;
+		for (i = 0; i < n; i++) {
+			if (ok[i] && unlinkat(jfd, f[i].name, 0) == 0) {
+				rep->segments++;
+				removed = 1;
+			}
+			close(f[i].fd);
 		}
-		close(fd);
-	}
-	closedir(d);
+		/* A batch that failed is not tried again in this call. */
+	} while (more && err == EH_OK);
 	/* Else a segment could come back after a crash and cost its
 	 * events a duplicate each. */
 	if (removed && fsync(jfd) != 0 && err == EH_OK) {
@@ -719,6 +797,12 @@ due_to_seal(const struct seg *s, int seal_active, int64_t max_age_ms)
 	    (max_age_ms <= 0 || age_ms(&s->born) >= max_age_ms);
 }
 
+/*
+ * Seal the active segment if due (seal_active, max_age_ms; making the
+ * next one first if make_next), then retire the sealed segments no one
+ * is using: replay those that need it, one syncfs, remove.  A failure
+ * keeps the segments concerned for the next call.
+ */
 static enum eh_err
 retire(struct eh_journal *j, int seal_active, int make_next,
     int64_t max_age_ms, struct eh_journal_report *rep)
@@ -726,7 +810,7 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	struct seg *s, **pp, *done = NULL, *made = NULL;
 	enum eh_err err = EH_OK;
 	unsigned seq = 0;
-	int need, e;
+	int need, e, synced_fs;
 
 	memset(rep, 0, sizeof(*rep));
 	pthread_mutex_lock(&j->mu);
@@ -736,19 +820,21 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 		seq = j->seq++;
 	pthread_mutex_unlock(&j->mu);
 	/* The next segment before the swap, so that no request waits for
-	 * its fsync of journal/. */
+	 * its fsync of journal/.  Failing, the active one stays (or a
+	 * request makes one); what is sealed still goes. */
 	if (need) {
 		made = seg_create(j, seq, &j->sp);
 		if (made == NULL) {
+			err = jfail(&j->sp, j->sp.sys_errno, j->sp.sys_op);
 			rep->sys_errno = j->sp.sys_errno;
 			rep->sys_op = j->sp.sys_op;
-			return jfail(&j->sp, j->sp.sys_errno, j->sp.sys_op);
 		}
 	}
 	pthread_mutex_lock(&j->mu);
 	s = j->active;
-	if (s != NULL && (s->broken ||
-	    due_to_seal(s, seal_active, max_age_ms))) {
+	/* Sealed when due, if there is a next one (or none is wanted). */
+	if (s != NULL && (s->broken || ((made != NULL || !make_next) &&
+	    due_to_seal(s, seal_active, max_age_ms)))) {
 		seal(j, s);
 		j->active = NULL;
 	}
@@ -758,7 +844,6 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 		else
 			seal(j, made);  /* empty: goes below */
 	}
-	/* Take out what may go, replays first. */
 	for (pp = &j->sealed; *pp != NULL;) {
 		s = *pp;
 		if (retirable(s)) {
@@ -770,13 +855,28 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	}
 	pthread_mutex_unlock(&j->mu);
 	if (done == NULL)
-		return EH_OK;
-	for (s = done; s != NULL; s = s->next)
-		if (s->replay && replay(&j->sp, s->fd, rep) == 0)
+		return err;
+	/* Only the keeper (or the closing thread) gets here: the segments
+	 * in done are no one else's now. */
+	for (s = done; s != NULL; s = s->next) {
+		if (!s->replay && !s->force)
+			continue;
+		if (replay(&j->sp, s->fd, s->force, rep) == 0) {
+			/* Forced, each record was fsynced on its own. */
 			s->replay = 0;
+			s->force = s->force ? -1 : 0;
+		} else if (err == EH_OK) {
+			err = jfail(&j->sp, j->sp.sys_errno, j->sp.sys_op);
+			rep->sys_errno = j->sp.sys_errno;
+			rep->sys_op = j->sp.sys_op;
+		}
+	}
 	/* One syncfs makes every new/ file written so far durable, theirs
-	 * among them. */
-	if (syncfs(j->sp.dirfd) != 0) {
+	 * among them.  Failing, it says so once: the pages it could not
+	 * write may be gone from the cache's view, so those segments'
+	 * records are all written again, each fsynced, before they go. */
+	synced_fs = syncfs(j->sp.newfd) == 0;
+	if (!synced_fs) {
 		e = errno;
 		err = jfail(&j->sp, e, "syncfs");
 		rep->sys_errno = e;
@@ -786,18 +886,15 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	while (done != NULL) {
 		s = done;
 		done = s->next;
-		if (err != EH_OK || s->replay) {
-			if (s->replay && rep->sys_op == NULL) {
-				rep->sys_errno = j->sp.sys_errno;
-				rep->sys_op = j->sp.sys_op;
-				err = jfail(&j->sp, j->sp.sys_errno,
-				    j->sp.sys_op != NULL ? j->sp.sys_op :
-				    "journal replay");
-			}
-			seal(j, s);     /* the next step tries again */
+		/* force -1: rewritten and fsynced in this call. */
+		if (s->replay || s->force == 1 ||
+		    (!synced_fs && s->force == 0 && s->written > 0)) {
+			if (!synced_fs)
+				s->force = 1;
+			seal(j, s);     /* the next call tries again */
 			continue;
 		}
-		if (unlinkat(j->jfd, s->name, 0) != 0) {
+		if (unlinkat(j->jfd, s->name, 0) != 0 && errno != ENOENT) {
 			seal(j, s);
 			continue;
 		}
