@@ -9,6 +9,7 @@
  *   drain-ceiling SPOOL [URL]
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -2,12 +2,16 @@
 # bench/profile.sh: where a delivery's time goes (issue 11), in measures
 # that do not depend on the machine's load:
 #   syscalls   system calls per delivery, per call, of a FastCGI worker
-#              (cgi/esignhook, OneSpan and AlphaTrust) against
-#              bench/ceiling.c's responder: strace -f -c of a worker
-#              serving WARM then WARM + N callbacks, the difference over N
-#              (start-up and stop cancel out); and where each of
-#              esignhook's comes from (strace -k, the innermost function
-#              of esignhook's own, from a build without inlining)
+#              (cgi/esignhook, OneSpan and AlphaTrust, in each spool
+#              commit mode: ESIGNHOOK_SPOOL_COMMIT=file and group)
+#              against bench/ceiling.c's responder: strace -f -c of a
+#              worker serving WARM then WARM + N callbacks, the
+#              difference over N (start-up and stop cancel out), one
+#              after the other and PROFILE_CONNS at once (group mode's
+#              fdatasync is shared by the callbacks appended meanwhile,
+#              so it is shown apart); and where each of esignhook's
+#              comes from (strace -k, the innermost function of
+#              esignhook's own, from a build without inlining)
 #   cgi        the same per CGI invocation (esignhook as CGI against
 #              bench/ceiling-cgi.c), start-up included: it is paid per
 #              request
@@ -19,11 +23,14 @@
 #   sandbox    what each system call of the path costs without and inside
 #              the FastCGI sandbox (bench/syscost.c), the filters' cost
 #              that callgrind cannot see
-#   summary    the per-delivery system-call totals only (make bench)
+#   summary    the per-delivery system-call totals only (make bench):
+#              a line per worker, then "syscalls TAG TOTAL FSYNC
+#              FDATASYNC SYNCFS CONNS" lines for bench/run.sh
 #   all        (default) every table but summary
 # Usage: sh bench/profile.sh [MODE...]    after make.
 # PROFILE_N (default 2000), PROFILE_WARM (200), PROFILE_CG_N (500),
-# PROFILE_CG_WARM (100), PROFILE_CGI_N (32), PROFILE_SYSCOST_ROUNDS (5).  Writes the tables to stdout and
+# PROFILE_CG_WARM (100), PROFILE_CGI_N (32), PROFILE_SYSCOST_ROUNDS (5),
+# PROFILE_CONNS (16: make bench's connections).  Writes the tables to stdout and
 # bench/out/profile.md.  Needs strace, valgrind, spawn-fcgi, python3.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,6 +39,7 @@ N=${PROFILE_N:-2000}
 WARM=${PROFILE_WARM:-200}
 CG_N=${PROFILE_CG_N:-500}
 CGI_N=${PROFILE_CGI_N:-32}
+CONNS=${PROFILE_CONNS:-16}
 THREADS=${THREADS:-8}
 W=$ROOT/bench/out/profile
 OUT=$ROOT/bench/out/profile.md
@@ -76,7 +84,11 @@ prof_build() {
 }
 case " $MODES " in *" syscalls "*|*" callgrind "*|*" cgi "*) prof_build ;; esac
 
-# The environment of bench/run.sh's FastCGI workers.
+# The environment of bench/run.sh's FastCGI workers.  COMMIT: the spool
+# commit mode of the workers started next (worker); SEND_CONNS: how
+# many callbacks send has in flight at once.
+COMMIT="file"
+SEND_CONNS=1
 export ESIGNHOOK_ONESPAN_KEYS="$KEY" ESIGNHOOK_ALPHATRUST_TOKENS="$TOKEN" \
     ESIGNHOOK_THREADS="$THREADS" ESIGNHOOK_SPOOL_MIN_FREE=0 \
     ESIGNHOOK_SPOOL_MAX_EVENTS=0 ESIGNHOOK_ALLOW_ROOT=1 \
@@ -116,6 +128,7 @@ worker() {
 	rm -rf "$SOCK" "$W/$tag.spool"
 	shards "$W/$tag.spool"
 	ESIGNHOOK_SPOOL=$W/$tag.spool CEILING_SPOOL=$W/$tag.spool \
+	    ESIGNHOOK_SPOOL_COMMIT=$COMMIT \
 	    spawn-fcgi -n -s "$SOCK" -M 0600 -- "$wrap" "$@" "$bin" \
 	    2>"$W/$tag.log" >/dev/null &
 	WPID=$!
@@ -150,11 +163,11 @@ stop() {
 	wait "$WPID" 2>/dev/null || true
 	WPID=
 }
-# send KIND COUNT TAG: COUNT callbacks, one after the other.
+# send KIND COUNT TAG: COUNT callbacks, SEND_CONNS at a time.
 send() {
 	[ "$2" -gt 0 ] || return 0
 	python3 bench/fcgi-post.py "$SOCK" "$1" "$2" --key "$KEY" \
-	    --token "$TOKEN" --tag "$3" >/dev/null || {
+	    --token "$TOKEN" --tag "$3" --conns "$SEND_CONNS" >/dev/null || {
 		echo "profile: not every $1 callback got its 200" >&2; exit 1; }
 }
 
@@ -188,6 +201,27 @@ syscalls_of() {
 	    sort >"$W/$1.pd"
 }
 total_of() { awk '{ s += $2 } END { printf "%.2f", s }' "$1"; }
+# call_of FILE NAME: NAME's calls per delivery in FILE (0 if none).
+call_of() { awk -v k="$2" '$1 == k { v = $2 } END { printf "%.2f", v + 0 }' "$1"; }
+# syscalls_mode TAG BIN KIND COMMIT CONNS: syscalls_of in that commit
+# mode, CONNS callbacks at once.
+syscalls_mode() {
+	COMMIT=$4 SEND_CONNS=$5
+	syscalls_of "$1" "$2" "$3"
+	COMMIT="file" SEND_CONNS=1
+}
+# The workers counted: "TAG BIN KIND COMMIT CONNS", TAG-c at CONNS at once.
+workers_counted() {
+	for c in 1 "$CONNS"; do
+		sfx=
+		[ "$c" = 1 ] || sfx=-c
+		echo "eh-onespan$sfx cgi/esignhook onespan file $c"
+		echo "eh-alphatrust$sfx cgi/esignhook alphatrust file $c"
+		echo "eh-group-onespan$sfx cgi/esignhook onespan group $c"
+		echo "eh-group-alphatrust$sfx cgi/esignhook alphatrust group $c"
+		echo "ceiling$sfx bench/out/ceiling onespan file $c"
+	done
+}
 
 # sites TAG BIN KIND: where each system call comes from: strace -k of
 # WARM2 then WARM2 + K callbacks, "syscall@function" counted, the
@@ -257,27 +291,53 @@ cg_inclusive() {
 		print "TOTAL", total, 0 }' "$1"
 }
 # table3 A B C TITLES...: one markdown table of three per-delivery files.
-table3() {
-	a=$1 b=$2 c=$3
-	shift 3
-	echo "| system call | $1 | $2 | $3 |"
-	echo "|---|---:|---:|---:|"
-	awk 'FNR == 1 { f++ }
-	    { k[$1] = 1; v[f, $1] = $2; e[f, $1] = $3 }
-	    function cell(i, s) { if (!((i, s) in v)) return "0"
-	        return v[i, s] (e[i, s] + 0 > 0 ? " (" e[i, s] " fail)" : "") }
-	    END { for (s in k) printf "| %s | %s | %s | %s |\n", s, cell(1, s), cell(2, s), cell(3, s) }' \
-	    "$a" "$b" "$c" | sort
-	printf '| **total** | **%s** | **%s** | **%s** |\n' "$(total_of "$a")" \
-	    "$(total_of "$b")" "$(total_of "$c")"
+table3() { tablen 3 "$@"; }
+# tablen K FILE... TITLE...: the same of K per-delivery files; with a
+# total less fdatasync when one of them has any (group mode's shared
+# journal commit: how many deliveries share one depends on how many
+# arrive meanwhile).
+tablen() {
+	k=$1
+	shift
+	i=0 files="" head="| system call |" rule="|---|"
+	while [ "$i" -lt "$k" ]; do
+		files="$files $1"
+		shift
+		i=$((i + 1))
+	done
+	for t in "$@"; do
+		head="$head $t |" rule="$rule---:|"
+	done
+	echo "$head"
+	echo "$rule"
+	# shellcheck disable=SC2086
+	awk -v k="$k" 'FNR == 1 { f++ }
+	    { s[$1] = 1; v[f, $1] = $2; e[f, $1] = $3; t[f] += $2 }
+	    function cell(i, c) { if (!((i, c) in v)) return "0"
+	        return v[i, c] (e[i, c] + 0 > 0 ? " (" e[i, c] " fail)" : "") }
+	    END {
+		for (c in s) {
+			line = "| " c " |"
+			for (i = 1; i <= k; i++) line = line " " cell(i, c) " |"
+			print line | "sort"
+		}
+		close("sort")
+		line = "| **total** |"
+		for (i = 1; i <= k; i++) line = line sprintf(" **%.2f** |", t[i])
+		print line
+		if (!("fdatasync" in s)) exit
+		line = "| **total less fdatasync** |"
+		for (i = 1; i <= k; i++) line = line sprintf(" **%.2f** |", t[i] - v[i, "fdatasync"])
+		print line
+	    }' $files
 }
 
 {
 echo "# Where the time goes: bench/profile.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), kernel $(uname -r), spool on $(df -T "$W" | awk 'NR==2 {print $2}')."
-echo "Command: \`sh bench/profile.sh ${*:-all}\` (PROFILE_N=$N PROFILE_WARM=$WARM PROFILE_CG_N=$CG_N PROFILE_CGI_N=$CGI_N THREADS=$THREADS)."
-echo "Callbacks: bench/fcgi-post.py, nginx's params and wrk's bodies (bench/callback.lua), one connection each, one at a time."
+echo "Command: \`sh bench/profile.sh ${*:-all}\` (PROFILE_N=$N PROFILE_WARM=$WARM PROFILE_CG_N=$CG_N PROFILE_CGI_N=$CGI_N PROFILE_CONNS=$CONNS THREADS=$THREADS)."
+echo "Callbacks: bench/fcgi-post.py, nginx's params and wrk's bodies (bench/callback.lua), one connection each, one at a time (and, where a table says so, PROFILE_CONNS at once)."
 } >"$OUT.head"
 
 : >"$OUT.body"
@@ -287,33 +347,67 @@ say() { tee -a "$OUT.body"; }
 for m in $MODES; do case $m in
 syscalls|summary)
 	[ "$m" = summary ] && N=${PROFILE_N:-500} WARM=${PROFILE_WARM:-100}
-	syscalls_of eh-onespan cgi/esignhook onespan
-	syscalls_of eh-alphatrust cgi/esignhook alphatrust
-	syscalls_of ceiling bench/out/ceiling onespan
+	workers_counted >"$W/counted"
+	while read -r tag bin kind commit nc; do
+		syscalls_mode "$tag" "$bin" "$kind" "$commit" "$nc"
+	done <"$W/counted"
 	if [ "$m" = summary ]; then
-		a=$(total_of "$W/eh-onespan.pd") b=$(total_of "$W/eh-alphatrust.pd")
-		c=$(total_of "$W/ceiling.pd")
-		echo "system calls per delivery (strace -f -c, $N sequential callbacks): esignhook OneSpan $a, AlphaTrust $b, ceiling $c ($(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2f", a / c }')x)"
+		echo "System calls per delivery (strace -f -c of one worker, $THREADS threads, $N callbacks after $WARM; fdatasync, group mode's shared journal commit, apart):"
+		printf '  %-30s %7s %7s %9s %14s %9s\n' worker "at once" total fdatasync "less fdatasync" "/ ceiling"
+		while read -r tag bin kind commit nc; do
+			f=$W/$tag.pd
+			sfx=
+			[ "$nc" = 1 ] || sfx=-c
+			tot=$(total_of "$f") d=$(call_of "$f" fdatasync)
+			ceil=$(total_of "$W/ceiling$sfx.pd")
+			case $tag in ceiling*) name=ceiling ;; *) name="esignhook $commit $kind" ;; esac
+			printf '  %-30s %7s %7s %9s %14s %8sx\n' "$name" "$nc" "$tot" "$d" \
+			    "$(awk -v a="$tot" -v b="$d" 'BEGIN { printf "%.2f", a - b }')" \
+			    "$(awk -v a="$tot" -v b="$ceil" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+		done <"$W/counted"
+		while read -r tag bin kind commit nc; do
+			f=$W/$tag.pd
+			echo "syscalls $tag $(total_of "$f") $(call_of "$f" fsync) $(call_of "$f" fdatasync) $(call_of "$f" syncfs) $nc"
+		done <"$W/counted"
 		continue
 	fi
 	sites_of prof-onespan bench/out/prof/esignhook onespan
 	sites_of prof-alphatrust bench/out/prof/esignhook alphatrust
+	COMMIT=group
+	sites_of prof-group-onespan bench/out/prof/esignhook onespan
+	COMMIT="file"
 	{
 	echo
 	echo "## System calls per delivery, FastCGI"
 	echo
-	echo "strace -f -c of one worker process ($THREADS threads) serving $WARM, then $WARM + $N callbacks; the difference over $N. (n fail): of those, how many returned an error."
+	echo "strace -f -c of one worker process ($THREADS threads) serving $WARM, then $WARM + $N callbacks; the difference over $N. (n fail): of those, how many returned an error. file and group: ESIGNHOOK_SPOOL_COMMIT. One callback after the other:"
 	echo
-	table3 "$W/eh-onespan.pd" "$W/eh-alphatrust.pd" "$W/ceiling.pd" \
-	    "esignhook OneSpan" "esignhook AlphaTrust" "ceiling"
+	tablen 5 "$W/eh-onespan.pd" "$W/eh-alphatrust.pd" \
+	    "$W/eh-group-onespan.pd" "$W/eh-group-alphatrust.pd" "$W/ceiling.pd" \
+	    "file OneSpan" "file AlphaTrust" "group OneSpan" "group AlphaTrust" "ceiling"
 	echo
-	echo "Where esignhook's come from (strace -k; the innermost esignhook function, [the library] between it and libc; $SITE_K callbacks after $SITE_WARM):"
+	echo "The same with $CONNS callbacks at once (bench/fcgi-post.py --conns $CONNS; at most $THREADS in the worker at a time): in group mode one fdatasync covers every record appended while the one before ran."
 	echo
-	echo "| system call @ function | OneSpan | AlphaTrust |"
-	echo "|---|---:|---:|"
+	tablen 5 "$W/eh-onespan-c.pd" "$W/eh-alphatrust-c.pd" \
+	    "$W/eh-group-onespan-c.pd" "$W/eh-group-alphatrust-c.pd" "$W/ceiling-c.pd" \
+	    "file OneSpan" "file AlphaTrust" "group OneSpan" "group AlphaTrust" "ceiling"
+	echo
+	for t in group-onespan group-alphatrust; do
+		for sfx in "" -c; do
+			d=$(call_of "$W/eh-$t$sfx.pd" fdatasync)
+			echo "- $t, $([ -z "$sfx" ] && echo "one at a time" || echo "$CONNS at once"): $d fdatasync per delivery ($(awk -v d="$d" 'BEGIN { printf "%.1f", (d > 0 ? 1 / d : 0) }') deliveries per fdatasync), $(call_of "$W/eh-$t$sfx.pd" syncfs) syncfs"
+		done
+	done
+	echo
+	echo "Where esignhook's come from (strace -k; the innermost esignhook function, [the library] between it and libc; $SITE_K callbacks after $SITE_WARM, one at a time):"
+	echo
+	echo "| system call @ function | file OneSpan | file AlphaTrust | group OneSpan |"
+	echo "|---|---:|---:|---:|"
 	awk 'FNR == 1 { f++ } { k[$1] = 1; v[f, $1] = $2 }
-	    END { for (s in k) printf "| %s | %s | %s |\n", s, ((1, s) in v) ? v[1, s] : 0, ((2, s) in v) ? v[2, s] : 0 }' \
-	    "$W/prof-onespan.sites" "$W/prof-alphatrust.sites" | sed 's/@/ @ /' | sort
+	    function g(i, s) { return ((i, s) in v) ? v[i, s] : 0 }
+	    END { for (s in k) printf "| %s | %s | %s | %s |\n", s, g(1, s), g(2, s), g(3, s) }' \
+	    "$W/prof-onespan.sites" "$W/prof-alphatrust.sites" \
+	    "$W/prof-group-onespan.sites" | sed 's/@/ @ /' | sort
 	} | say
 	;;
 
