@@ -494,10 +494,10 @@ enum eh_err eh_journal_close(struct eh_journal *j,
  * Recovery, at a receiver's start and in esignhookctl drain: replay the
  * segments of sp's journal/ whose writer is gone (none holds its lock):
  * each whole record whose event is in no folder (new, cur, retry, done,
- * failed), or is there but not whole, is written again, durably (tmp/,
- * fsync, rename, fsync), into new/ or the folder that has it; a torn or
- * corrupt tail, never acknowledged, is dropped; then the segment is
- * removed.  A crash may so cause a duplicate, never a loss.
+ * failed), or is there but not whole, is written again (through tmp/),
+ * into new/ or the folder that has it; a torn or corrupt tail, never
+ * acknowledged, is dropped; then one syncfs, and only then are the
+ * segments removed.  A crash may so cause a duplicate, never a loss.
  */
 enum eh_err eh_journal_recover(struct eh_spool *sp,
     struct eh_journal_report *rep);

@@ -559,10 +559,11 @@ find_copy(struct eh_spool *sp, struct where *w, const char *name,
 }
 
 /*
- * Make rec durable in the spool: a folder holding a whole copy of it is
+ * Put rec back in the spool: a folder holding a whole copy of it is
  * left alone (unless force: after a failed syncfs its pages may never
- * reach the disk, and the kernel says so once); one holding it not
- * whole gets it again, durably; none, new/ does.  Not found, the
+ * reach the disk, and the kernel says so once; then it is written
+ * again and fsynced); one holding it not whole gets it again; none,
+ * new/ does.  Not found, the
  * folders are looked at twice: a drainer moves files from retry/ back
  * to cur/, which the first look may have passed.  1 if written, 0 if
  * it was there, -1 on failure (sp says).
@@ -584,9 +585,11 @@ put_back(struct eh_spool *sp, struct where *w, const char *id,
 	if (fd >= 0 && same && !force)
 		return 0;
 	/* After a power loss, a file renamed but never synced may be
-	 * there empty or short: its folder is where the queue has it. */
+	 * there empty or short: its folder is where the queue has it.
+	 * Not fsynced, but forced: the caller's syncfs comes before the
+	 * segment goes (one for all, not two per record). */
 	return eh__spool_file(sp, fd >= 0 ? fd : sp->newfd, id, rec, len,
-	    1) == EH_OK ? 1 : -1;
+	    force) == EH_OK ? 1 : -1;
 }
 
 /*
@@ -667,7 +670,8 @@ struct found {
 
 /*
  * Up to RECOVER_BATCH segments of jfd that no writer holds, each open
- * and locked, into f; how many.  One recovered and removed by another
+ * and locked, into f; how many (*more: 1 if there are others, -1 if
+ * journal/ cannot be read).  One recovered and removed by another
  * process meanwhile has no link left.
  */
 static size_t
@@ -681,8 +685,10 @@ lock_dead(int jfd, struct found *f, int *more)
 
 	*more = 0;
 	d = eh__dir_open(jfd);
-	if (d == NULL)
+	if (d == NULL) {
+		*more = -1;
 		return 0;
+	}
 	while ((de = readdir(d)) != NULL) {
 		nl = strlen(de->d_name);
 		if (de->d_name[0] == '.' || nl <= strlen(SEG_SUFFIX) ||
@@ -728,11 +734,21 @@ eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
 	memset(rep, 0, sizeof(*rep));
 	jfd = openat(sp->dirfd, JOURNAL_DIR,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (jfd < 0)
-		return errno == ENOENT ? EH_OK : jfail(sp, errno,
-		    "open journal");
+	if (jfd < 0) {
+		if (errno == ENOENT)
+			return EH_OK;
+		rep->sys_errno = errno;
+		rep->sys_op = "open journal";
+		return jfail(sp, rep->sys_errno, rep->sys_op);
+	}
 	do {
 		n = lock_dead(jfd, f, &more);
+		if (more < 0) {
+			rep->sys_errno = errno;
+			rep->sys_op = "open journal";
+			err = jfail(sp, rep->sys_errno, rep->sys_op);
+			break;
+		}
 		for (i = 0; i < n; i++) {
 			ok[i] = replay(sp, f[i].fd, 0, rep) == 0;
 			if (!ok[i]) {
