@@ -158,7 +158,7 @@ check-san: deps $(SAN_OBJ)/esignhook $(SAN_OBJ)/esignhookctl $(SAN_OBJ)/unit \
 	ESIGNHOOK_BIN=$(SAN_OBJ)/esignhook ESIGNHOOKCTL_BIN=$(SAN_OBJ)/esignhookctl \
 	UNIT=$(SAN_OBJ)/unit \
 	REPLAY_DIR=$(SAN_OBJ) E2E_SANITIZED=1 \
-	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-oauth e2e-concurrency e2e-lifecycle \
+	SUITES="unit fuzz-corpora e2e-cgi e2e-fcgi e2e-hostile e2e-oauth e2e-concurrency e2e-journal e2e-lifecycle \
 	e2e-drain e2e-exec e2e-forward e2e-download e2e-view e2e-nats e2e-nats-cluster" \
 	sh tests/run.sh
 

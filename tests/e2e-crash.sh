@@ -25,6 +25,13 @@
 # starts and cleans tmp/; A's file, whose name looks like one of B's own
 # with a pid B cannot see, is kept, and A's delivery is answered 200
 # and stored.
+# Then the load under kill -9 again (a third of the requests) with the
+# workers in group mode (ESIGNHOOK_SPOOL_COMMIT=group), and the same
+# asserts, and: every worker says "commit group"; the workers started
+# after kills logged a "journal recovery" of the segments the dead left,
+# writing again at most as many records as requests went unanswered; no
+# level=error line; after SIGTERM, in either mode, journal/ is empty; a
+# final clean start and stop leaves no *.seg.
 # Bounded: the supervisor lives at most 100 s, the clients stop sending
 # after 80 s.
 # Run: sh tests/e2e-crash.sh (or SUITES=e2e-crash sh tests/run.sh).
@@ -39,7 +46,19 @@ WORKERS=3
 TOTAL=$((CLIENTS * PER_CLIENT))
 SPOOL=$T/spool
 
-
+# COMMIT: the workers' ESIGNHOOK_SPOOL_COMMIT (empty: unset, the default,
+# file); every configuration made from here on carries it.
+COMMIT=
+# shellcheck disable=SC2119
+E2E_BASE=$(base_config)
+# shellcheck disable=SC2120
+base_config() {
+	bc_ifs=$IFS
+	IFS=$NL
+	# shellcheck disable=SC2086
+	e2e_merge $E2E_BASE ${COMMIT:+"ESIGNHOOK_SPOOL_COMMIT=$COMMIT"} "$@"
+	IFS=$bc_ifs
+}
 
 # stats.json field $1 (a number), or empty.
 stat_json() {
@@ -74,35 +93,79 @@ unhold_file() {
 	wait "$HOLD_PID" 2>/dev/null
 }
 
-# ---- workers and the killer ----
-chk_reset
-supervise_start "$T/crash.sock" 2 --kill-min 50 --kill-max 200 --max-seconds 100
-chk_done "crash: $WORKERS worker processes (2 threads each) on one socket, ready; killer armed"
+# journal_empty SPOOL: SPOOL/journal/ holds nothing (or is absent).
+journal_empty() {
+	[ -z "$(ls -A "$1/journal" 2>/dev/null)" ]
+}
 
-# ---- load under kill -9 ----
-chk_reset
-t0=$(now_ms)
-"$PY" "$LOAD" load "$T/crash.sock" "$T/results" --clients "$CLIENTS" \
-    --requests "$PER_CLIENT" --tag crash --kind mix --os-key "$OS_KEY" \
-    --at-token "$AT_TOKEN" --deadline 80 --timeout 15 \
-    >"$T/load.out" 2>&1
-rc=$?
-t1=$(now_ms)
-ms=$((t1 - t0))
-chk_eq "load exit status" 0 "$rc"
-[ "$rc" -eq 0 ] || chk_fail "$(head -c 500 "$T/load.out")"
-chk_eq "requests recorded" "$TOTAL" "$(wc -l <"$T/results" | tr -d ' ')"
-notsent=$(grep -c 'not sent' "$T/results")
-chk_eq "requests not sent before the deadline" 0 "$notsent"
-chk_done "crash: $CLIENTS clients x $PER_CLIENT requests sent while workers are killed"
+# workers_settled: the worker each slot of the supervisor runs now (its
+# latest log) has logged ready and is alive (not a zombie).
+workers_settled() {
+	"$PY" -c '
+import os, re, sys
+last = {}
+for n in os.listdir(sys.argv[1]):
+    m = re.fullmatch(r"worker-(\d+)-(\d+)\.log", n)
+    if m and int(m.group(2)) > last.get(m.group(1), (0, ""))[0]:
+        last[m.group(1)] = (int(m.group(2)), n)
+for _, n in last.values():
+    m = re.search(rb"FastCGI ready: .*, pid (\d+)",
+                  open(os.path.join(sys.argv[1], n), "rb").read())
+    try:
+        st = open("/proc/%s/stat" % m.group(1).decode()).read()
+    except (AttributeError, OSError):
+        sys.exit(1)
+    if st[st.rindex(")") + 2] in "ZX":
+        sys.exit(1)
+sys.exit(0 if len(last) == int(sys.argv[2]) else 1)
+' "$T/wlogs" "$WORKERS"
+}
 
-# ---- stop: no more kills, SIGTERM ----
-chk_reset
-: >"$T/wlogs/nokill"
-supervise_stop
-chk_eq "supervisor exit status" 0 "$SUP_RC"
-if [ -s "$T/stats.json" ]; then
-	out=$("$PY" -c '
+# crash_run LABEL SOCKET PER_CLIENT: the run under kill -9 and the
+# checks of the spool against the replies, LABEL naming the checks; the
+# workers' configuration is base_config's (the mode: $COMMIT).  Sets
+# TOTAL, ms, KILLS, SPAWNS, ACKED, LOST, NOREPLY, NOREPLY_STORED.
+crash_run() {
+	L=$1
+	L_SOCK=$2
+	PER_CLIENT=$3
+	TOTAL=$((CLIENTS * PER_CLIENT))
+	# ---- workers and the killer ----
+	chk_reset
+	supervise_start "$T/$L_SOCK.sock" 2 --kill-min 50 --kill-max 200 --max-seconds 100
+	chk_done "$L: $WORKERS worker processes (2 threads each) on one socket, ready; killer armed"
+
+	# ---- load under kill -9 ----
+	chk_reset
+	t0=$(now_ms)
+	"$PY" "$LOAD" load "$T/$L_SOCK.sock" "$T/results" --clients "$CLIENTS" \
+	    --requests "$PER_CLIENT" --tag "$L_SOCK" --kind mix --os-key "$OS_KEY" \
+	    --at-token "$AT_TOKEN" --deadline 80 --timeout 15 \
+	    >"$T/load.out" 2>&1
+	rc=$?
+	t1=$(now_ms)
+	ms=$((t1 - t0))
+	chk_eq "load exit status" 0 "$rc"
+	[ "$rc" -eq 0 ] || chk_fail "$(head -c 500 "$T/load.out")"
+	chk_eq "requests recorded" "$TOTAL" "$(wc -l <"$T/results" | tr -d ' ')"
+	notsent=$(grep -c 'not sent' "$T/results")
+	chk_eq "requests not sent before the deadline" 0 "$notsent"
+	chk_done "$L: $CLIENTS clients x $PER_CLIENT requests sent while workers are killed"
+
+	# ---- stop: no more kills, SIGTERM ----
+	chk_reset
+	: >"$T/wlogs/nokill"
+	# Group commit: the worker killed last comes back first, so SIGTERM
+	# meets none in its start-up recovery (which it would cut short:
+	# the segment left for the next start, not lost, but not empty).
+	if [ "$COMMIT" = group ]; then
+		wait_until 200 workers_settled ||
+		    chk_fail "workers not all ready again after the last kill"
+	fi
+	supervise_stop
+	chk_eq "supervisor exit status" 0 "$SUP_RC"
+	if [ -s "$T/stats.json" ]; then
+		out=$("$PY" -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 errs = []
@@ -117,55 +180,63 @@ if s["killed_exits"] != s["kills"]:
                                                      s["killed_exits"]))
 print("; ".join(errs) or "ok")
 ' "$T/stats.json")
-	[ "$out" = ok ] || chk_fail "$out"
-else
-	chk_fail "no stats from the supervisor: $(cat "$T/supervise.out")"
-fi
-KILLS=$(stat_json kills)
-SPAWNS=$(stat_json spawns)
-[ "${KILLS:-0}" -gt 0 ] || chk_fail "no worker was killed"
-chk_done "crash: ${KILLS:-?} SIGKILLs, ${SPAWNS:-?} worker starts; no worker died otherwise; survivors exit 0 on SIGTERM"
+		[ "$out" = ok ] || chk_fail "$out"
+	else
+		chk_fail "no stats from the supervisor: $(cat "$T/supervise.out")"
+	fi
+	KILLS=$(stat_json kills)
+	SPAWNS=$(stat_json spawns)
+	[ "${KILLS:-0}" -gt 0 ] || chk_fail "no worker was killed"
+	chk_done "$L: ${KILLS:-?} SIGKILLs, ${SPAWNS:-?} worker starts; no worker died otherwise; survivors exit 0 on SIGTERM"
 
-# ---- the spool against the replies ----
-"$PY" "$LOAD" check "$SPOOL" "$T/results" --tag crash \
-    --logs "$T/wlogs" >"$T/check.out" 2>&1
-crc=$?
-ACKED=$(st acknowledged)
-LOST=$(st lost)
-NOREPLY=$(st noreply)
-NOREPLY_STORED=$(st noreply_stored)
+	chk_reset
+	journal_empty "$SPOOL" ||
+	    chk_fail "journal/ holds: $(ls -A "$SPOOL/journal" | head -n 5 | tr '\n' ' ')"
+	chk_done "$L: after SIGTERM journal/ is empty${COMMIT:+ (what killed workers left was recovered by the next start)}"
 
-chk_reset
-chk_eq "acknowledged (200) without their event in new/" 0 "$LOST"
-grep -q '^FAIL transaction .*acknowledged' "$T/check.out" &&
-    chk_fail "$(grep -m 3 '^FAIL transaction .*acknowledged' "$T/check.out" | tr '\n' ' ')"
-[ "${ACKED:-0}" -gt 0 ] || chk_fail "nothing acknowledged"
-chk_done "crash: every 200 (${ACKED:-?} of $TOTAL) has its event in new/"
+	# ---- the spool against the replies ----
+	"$PY" "$LOAD" check "$SPOOL" "$T/results" --tag "$L_SOCK" \
+	    --logs "$T/wlogs" >"$T/check.out" 2>&1
+	crc=$?
+	ACKED=$(st acknowledged)
+	LOST=$(st lost)
+	NOREPLY=$(st noreply)
+	NOREPLY_STORED=$(st noreply_stored)
 
-chk_reset
-chk_eq "transactions with more than one file" 0 "$(st duplicates)"
-grep -q '^FAIL new/' "$T/check.out" &&
-    chk_fail "$(grep -m 3 '^FAIL new/' "$T/check.out" | tr '\n' ' ')"
-chk_eq "files in new/ that are whole records" "$(count_new "$SPOOL")" "$(st whole_records)"
-chk_eq "distinct ids" "$(count_new "$SPOOL")" "$(st distinct_ids)"
-chk_done "crash: every file in new/ ($(count_new "$SPOOL")) is one whole record (one line, JSON, every field, v=1, the data sent) of one request; none partial"
+	chk_reset
+	chk_eq "acknowledged (200) without their event in new/" 0 "$LOST"
+	grep -q '^FAIL transaction .*acknowledged' "$T/check.out" &&
+	    chk_fail "$(grep -m 3 '^FAIL transaction .*acknowledged' "$T/check.out" | tr '\n' ' ')"
+	[ "${ACKED:-0}" -gt 0 ] || chk_fail "nothing acknowledged"
+	chk_done "$L: every 200 (${ACKED:-?} of $TOTAL) has its event in new/"
 
-chk_reset
-case ",$(st statuses)," in
-*,200:*) ;;
-*) chk_fail "no 200 at all: $(st statuses)" ;;
-esac
-other=$(st statuses | tr ',' '\n' | grep -v '^200:' | grep -v '^-:')
-[ -z "$other" ] || chk_fail "replies other than 200 or none: $other"
-chk_eq "4xx/5xx replies with a spooled event" 0 "$(grep -c '^FAIL transaction .*but spooled' "$T/check.out")"
-chk_done "crash: each request got 200 or no reply at all (replies: $(st statuses))"
+	chk_reset
+	chk_eq "transactions with more than one file" 0 "$(st duplicates)"
+	grep -q '^FAIL new/' "$T/check.out" &&
+	    chk_fail "$(grep -m 3 '^FAIL new/' "$T/check.out" | tr '\n' ' ')"
+	chk_eq "files in new/ that are whole records" "$(count_new "$SPOOL")" "$(st whole_records)"
+	chk_eq "distinct ids" "$(count_new "$SPOOL")" "$(st distinct_ids)"
+	chk_done "$L: every file in new/ ($(count_new "$SPOOL")) is one whole record (one line, JSON, every field, v=1, the data sent) of one request; none partial"
 
-chk_reset
-chk_eq "clients whose ids go backwards" 0 "$(st clients_out_of_order)"
-chk_eq "check failures" 0 "$(st failures)"
-chk_eq "check exit status" 0 "$crc"
-[ "$crc" -eq 0 ] || chk_fail "$(grep -m 5 '^FAIL\|Traceback\|Error' "$T/check.out" | tr '\n' ' ')"
-chk_done "crash: the full spool check passes (${NOREPLY:-?} requests with no reply, ${NOREPLY_STORED:-?} of them stored anyway: at least once)"
+	chk_reset
+	case ",$(st statuses)," in
+	*,200:*) ;;
+	*) chk_fail "no 200 at all: $(st statuses)" ;;
+	esac
+	other=$(st statuses | tr ',' '\n' | grep -v '^200:' | grep -v '^-:')
+	[ -z "$other" ] || chk_fail "replies other than 200 or none: $other"
+	chk_eq "4xx/5xx replies with a spooled event" 0 "$(grep -c '^FAIL transaction .*but spooled' "$T/check.out")"
+	chk_done "$L: each request got 200 or no reply at all (replies: $(st statuses))"
+
+	chk_reset
+	chk_eq "clients whose ids go backwards" 0 "$(st clients_out_of_order)"
+	chk_eq "check failures" 0 "$(st failures)"
+	chk_eq "check exit status" 0 "$crc"
+	[ "$crc" -eq 0 ] || chk_fail "$(grep -m 5 '^FAIL\|Traceback\|Error' "$T/check.out" | tr '\n' ' ')"
+	chk_done "$L: the full spool check passes (${NOREPLY:-?} requests with no reply, ${NOREPLY_STORED:-?} of them stored anyway: at least once)"
+}
+
+crash_run crash crash "$PER_CLIENT"
 
 # ---- tmp/: what killed workers left is removed at start-up ----
 REMOVED=$(cat "$T"/wlogs/*.log | sed -n 's/.*msg="removed \([0-9]*\) stale tmp\/ files".*/\1/p' |
@@ -379,4 +450,63 @@ for p in json.load(open(sys.argv[1]))["pids"]:
 chk_done "crash: every process started is stopped"
 
 echo "crash: requests under kill -9: $TOTAL in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, kills: ${KILLS:-?}, worker starts: ${SPAWNS:-?}, acknowledged: ${ACKED:-?}, lost: ${LOST:-?}, no reply: ${NOREPLY:-?} (stored anyway: ${NOREPLY_STORED:-?}), tmp/ files removed at start-up: $REMOVED during the run + $LEFT after it"
+
+# ---- the same in group mode (a third of the requests) ----
+mv "$SPOOL" "$T/spool-file"
+mv "$T/wlogs" "$T/wlogs-file"
+mv "$T/stats.json" "$T/stats-file.json"
+COMMIT=group
+crash_run "crash, group commit" crash-group $((PER_CLIENT / 3))
+
+chk_reset
+n_ready=$(grep -l 'FastCGI ready' "$T"/wlogs/*.log | wc -l | tr -d ' ')
+chk_eq "workers ready with 'commit group'" "$n_ready" \
+    "$(grep -l 'FastCGI ready: .*commit group' "$T"/wlogs/*.log | wc -l | tr -d ' ')"
+sed -n 's/.*journal recovery: \([0-9]*\) segments, \([0-9]*\) records, \([0-9]*\) written again, \([0-9]*\) torn tails dropped.*/\1 \2 \3 \4/p' \
+    "$T"/wlogs/*.log >"$T/recoveries"
+# shellcheck disable=SC2046
+set -- $(awk '{ s += $1; r += $2; w += $3; t += $4 }
+    END { print NR + 0, s + 0, r + 0, w + 0, t + 0 }' "$T/recoveries")
+G_STARTS=$1 G_SEGS=$2 G_RECS=$3 G_WRITTEN=$4 G_TORN=$5
+[ "$G_SEGS" -gt 0 ] ||
+    chk_fail "no 'journal recovery: N segments' line with N > 0 after ${KILLS:-?} kills"
+# A record written again had no new/ file when its writer died, so
+# its request was never answered.
+[ "$G_WRITTEN" -le "${NOREPLY:-0}" ] ||
+    chk_fail "$G_WRITTEN records written again, but only ${NOREPLY:-0} requests without a reply"
+grep -h 'level=error' "$T"/wlogs/*.log >"$T/errors"
+[ -s "$T/errors" ] && chk_fail "level=error: $(head -n 3 "$T/errors" | tr '\n' ' ')"
+chk_done "crash, group commit: every worker ($n_ready) in group mode; recovery ran at $G_STARTS starts after the kills ($G_SEGS segments, $G_RECS records, $G_WRITTEN written again, $G_TORN torn tails dropped), no level=error line"
+
+chk_reset
+use_config groupfinal
+[ -S "$FCGI_SOCK" ] || chk_fail "a fresh worker did not start: $(cat "$LOG")"
+grep -q 'FastCGI ready: .*commit group' "$LOG" ||
+    chk_fail "not in group mode: $(grep 'FastCGI ready' "$LOG")"
+spool_snap
+os_post "$(mkbody after-group.json "$(os_json PACKAGE_COMPLETE after-crash-group)")"
+chk_os_ok
+chk_one_added
+[ -n "$ADDED" ] && chk_record "$ADDED" onespan "$T/in/after-group.json" true
+fcgi_stop groupfinal
+chk_eq "exit status after SIGTERM" 0 "$FCGI_RC"
+left=$(find "$SPOOL/journal" -name '*.seg' 2>/dev/null | head -n 5 | tr '\n' ' ')
+[ -z "$left" ] || chk_fail "segments left: $left"
+chk_done "crash, group commit: a final clean start and stop: 200, the record in new/, no *.seg left"
+
+chk_reset
+left=$("$PY" -c '
+import json, os, sys
+for p in json.load(open(sys.argv[1]))["pids"]:
+    try:
+        os.kill(p, 0)
+        print(p)
+    except OSError:
+        pass
+' "$T/stats.json" 2>/dev/null | tr '\n' ' ')
+[ -z "$left" ] || chk_fail "workers still running: $left"
+[ ! -S "$T/crash-group.sock" ] || chk_fail "socket left behind"
+chk_done "crash, group commit: every process started is stopped"
+
+echo "crash, group commit: requests under kill -9: $TOTAL in $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, kills: ${KILLS:-?}, worker starts: ${SPAWNS:-?}, acknowledged: ${ACKED:-?}, lost: ${LOST:-?}, no reply: ${NOREPLY:-?} (stored anyway: ${NOREPLY_STORED:-?}), recovered: $G_SEGS segments, $G_RECS records, $G_WRITTEN written again"
 e2e_done
