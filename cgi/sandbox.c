@@ -142,7 +142,7 @@ fail:
  */
 static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-	SCMP_SYS(pread64), SCMP_SYS(close), SCMP_SYS(fstat),
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(lseek),
 	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(openat), SCMP_SYS(open),
 	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(renameat),

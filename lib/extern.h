@@ -83,11 +83,15 @@ int eh__jframe_check(const unsigned char head[EH__JFRAME_HEAD],
     const char *rec, size_t len);
 
 /* Write rec[0..len) as dirfd/<id>.json through sp's tmp/ (locked, as a
- * delivery's); durable: fsync the file before and dirfd after the
- * rename.  EH_OK, or an error (sp's sys_errno, sys_op) with nothing
- * left behind. */
+ * delivery's); flags EH__FILE_SYNC: fsync the file before and dirfd
+ * after the rename.  EH_OK, or an error (sp's sys_errno, sys_op) with
+ * nothing left behind; but with EH__FILE_REPLACE (it took the place of
+ * a copy of the same event) a file renamed is kept when dirfd's fsync
+ * fails: removing it would remove the event. */
+#define EH__FILE_SYNC 1
+#define EH__FILE_REPLACE 2
 enum eh_err eh__spool_file(struct eh_spool *sp, int dirfd, const char *id,
-    const char *rec, size_t len, int durable);
+    const char *rec, size_t len, int flags);
 /* Group commit (lib/journal.c), for eh_spool_put: whether j serves sp's
  * new/; append rec and wait until it is durable (EH_OK, with *seg to
  * give back), or an error in sp's sys_errno and sys_op; then say

@@ -53,6 +53,9 @@
 #define SEG_NAME_MAX 96
 
 static const unsigned char magic[4] = { 'E', 'H', 'J', '1' };
+/* What ends a segment cut back when it cannot be cut: a head that
+ * parses as none. */
+static const unsigned char zero_head[EH__JFRAME_HEAD];
 
 struct seg {
 	struct seg *next;
@@ -391,10 +394,13 @@ sync_all(struct eh_journal *j)
 		}
 		/* Sticky: a later fdatasync may say 0 for pages the kernel
 		 * dropped.  The records after synced are refused; cut them
-		 * off, so that recovery does not bring them back. */
+		 * off (or, failing that, zero the first one's head), so that
+		 * recovery does not bring them back. */
 		s->failed = s->broken = 1;
 		s->sync_errno = rc[i];
-		if (ftruncate(s->fd, (off_t)s->synced) == 0)
+		if (ftruncate(s->fd, (off_t)s->synced) == 0 ||
+		    pwrite(s->fd, zero_head, sizeof(zero_head),
+		    (off_t)s->synced) == (ssize_t)sizeof(zero_head))
 			(void)fdatasync(s->fd);
 	}
 	j->syncing = 0;
@@ -589,7 +595,8 @@ put_back(struct eh_spool *sp, struct where *w, const char *id,
 	 * Not fsynced, but forced: the caller's syncfs comes before the
 	 * segment goes (one for all, not two per record). */
 	return eh__spool_file(sp, fd >= 0 ? fd : sp->newfd, id, rec, len,
-	    force) == EH_OK ? 1 : -1;
+	    (force ? EH__FILE_SYNC : 0) | (fd >= 0 ? EH__FILE_REPLACE : 0)) ==
+	    EH_OK ? 1 : -1;
 }
 
 /*

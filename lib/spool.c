@@ -695,8 +695,9 @@ spool_id(struct eh_spool *sp, char id[EH_ID_LEN + 1],
  */
 enum eh_err
 eh__spool_file(struct eh_spool *sp, int dirfd, const char *id,
-    const char *rec, size_t len, int durable)
+    const char *rec, size_t len, int flags)
 {
+	int durable = flags & EH__FILE_SYNC;
 	char name[EH_ID_LEN + sizeof(".json")], tmp[EH_ID_LEN + 64];
 	enum eh_err err;
 	int fd, e;
@@ -732,6 +733,8 @@ eh__spool_file(struct eh_spool *sp, int dirfd, const char *id,
 		 * unacknowledged event that may or may not survive. */
 		err = fail(sp, dirfd == sp->newfd ? "fsync new/" :
 		    "fsync folder");
+		if (flags & EH__FILE_REPLACE)
+			return err;
 		goto unlink_new;
 	}
 	return EH_OK;
@@ -779,7 +782,8 @@ store(struct eh_spool *sp, const struct eh_event *ev,
 			    eh__spool_file(sp, sp->newfd, id, rec, len, 0) ==
 			    EH_OK);
 	} else
-		err = eh__spool_file(sp, sp->newfd, id, rec, len, 1);
+		err = eh__spool_file(sp, sp->newfd, id, rec, len,
+		    EH__FILE_SYNC);
 	free(rec);
 	if (err != EH_OK) {
 		id[0] = '\0';

@@ -5,10 +5,17 @@
  *   cc -shared -fPIC -O2 -o faultshim.so tests/faultshim.c -ldl
  *
  * Environment (read once, when the library is loaded):
- *   FAULT=OP:ERRNO     the call to fail and the errno it fails with;
+ *   FAULT=OP:ERRNO[,OP:ERRNO...]
+ *                      the calls to fail and the errno each fails with;
  *                      ERRNO is a name (ENOSPC, EIO, EACCES, EROFS,
- *                      EDQUOT, ENOENT, EPERM) or a number.  OP is one of
- *                        write      write(2) on a file under FAULT_DIR
+ *                      EDQUOT, ENOENT, EPERM) or a number.  Several ops
+ *                      share FAULT_MATCH, FAULT_AFTER and FAULT_COUNT,
+ *                      which count the calls of any of them (e.g.
+ *                      "fsync:EIO,ftruncate:EIO": the sync fails, then
+ *                      the truncation meant to undo it).  OP is one of
+ *                        write      write(2) or writev(2) on a regular
+ *                                   file under FAULT_DIR (the journal
+ *                                   appends a frame with one writev)
  *                        fsync      fsync(2)/fdatasync(2) of a regular
  *                                   file under FAULT_DIR
  *                        dirfsync   fsync(2)/fdatasync(2) of a directory
@@ -22,6 +29,11 @@
  *                        close      close(2) of a regular file under
  *                                   FAULT_DIR (the fd IS closed, as
  *                                   Linux does, then -1 is returned)
+ *                        syncfs     syncfs(2) of any descriptor opened
+ *                                   under FAULT_DIR (file or directory:
+ *                                   the journal keeper's)
+ *                        ftruncate  ftruncate(2) of a regular file
+ *                                   under FAULT_DIR (the length is kept)
  *   FAULT_DIR=PATH     required: only calls on PATH or below it fail.
  *                      Descriptors are tracked from the open(2)/openat(2)
  *                      that made them (a dirfd's path + the name), so
@@ -41,12 +53,14 @@
  *                      loaded, before any sandbox, and kept open)
  *
  * A failing call does nothing (write writes nothing, rename renames
- * nothing, fsync syncs nothing), except close, which closes.
+ * nothing, fsync and syncfs sync nothing, ftruncate leaves the length
+ * as it was), except close, which closes.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -59,11 +73,11 @@
 #include <unistd.h>
 
 enum op { OP_NONE, OP_WRITE, OP_FSYNC, OP_DIRFSYNC, OP_RENAMEAT, OP_OPENAT,
-    OP_CREAT, OP_CLOSE };
+    OP_CREAT, OP_CLOSE, OP_SYNCFS, OP_FTRUNCATE, OP_MAX };
 
 static int inited;
-static enum op fault_op = OP_NONE;
-static int fault_errno;
+static unsigned fault_ops;		/* 1 << op for each op armed */
+static int op_errno[OP_MAX];		/* the errno each fails with */
 static char fault_dir[PATH_MAX];
 static size_t fault_dir_len;
 static const char *fault_match;
@@ -76,6 +90,9 @@ static long seen_calls;		/* matching calls so far */
 static long injected;		/* faults injected so far */
 
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static int (*real_syncfs)(int);
+static int (*real_ftruncate)(int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_renameat)(int, const char *, int, const char *);
@@ -126,15 +143,54 @@ errno_by_name(const char *s)
 	return (int)strtol(s, NULL, 10);
 }
 
+/* One "OP:ERRNO" of FAULT: arm OP (an unknown op or errno: nothing). */
+static void
+arm(char *item)
+{
+	static const struct { const char *name; enum op op; } tab[] = {
+		{ "write", OP_WRITE }, { "fsync", OP_FSYNC },
+		{ "fdatasync", OP_FSYNC }, { "dirfsync", OP_DIRFSYNC },
+		{ "renameat", OP_RENAMEAT }, { "rename", OP_RENAMEAT },
+		{ "openat", OP_OPENAT }, { "open", OP_OPENAT },
+		{ "creat", OP_CREAT }, { "close", OP_CLOSE },
+		{ "syncfs", OP_SYNCFS }, { "ftruncate", OP_FTRUNCATE },
+	};
+	char *colon;
+	size_t i;
+	int e;
+
+	colon = strchr(item, ':');
+	if (colon == NULL)
+		return;
+	*colon = '\0';
+	e = errno_by_name(colon + 1);
+	if (e <= 0)
+		return;
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(item, tab[i].name) == 0) {
+			fault_ops |= 1u << tab[i].op;
+			op_errno[tab[i].op] = e;
+		}
+}
+
+static int
+armed(enum op op)
+{
+	return (fault_ops & (1u << op)) != 0;
+}
+
 static void
 init(void)
 {
 	const char *f, *d, *v, *lp;
-	char buf[64], *colon;
+	char buf[256], *item, *next;
 
 	if (__atomic_load_n(&inited, __ATOMIC_ACQUIRE))
 		return;
 	real_write = dlsym(RTLD_NEXT, "write");
+	real_writev = dlsym(RTLD_NEXT, "writev");
+	real_syncfs = dlsym(RTLD_NEXT, "syncfs");
+	real_ftruncate = dlsym(RTLD_NEXT, "ftruncate");
 	real_fsync = dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
 	real_renameat = dlsym(RTLD_NEXT, "renameat");
@@ -144,27 +200,14 @@ init(void)
 	real_close = dlsym(RTLD_NEXT, "close");
 	f = getenv("FAULT");
 	d = getenv("FAULT_DIR");
-	if (f != NULL && d != NULL && strlen(f) < sizeof(buf) &&
-	    snprintf(buf, sizeof(buf), "%s", f) >= 0 &&
-	    (colon = strchr(buf, ':')) != NULL) {
-		*colon = '\0';
-		fault_errno = errno_by_name(colon + 1);
-		if (strcmp(buf, "write") == 0)
-			fault_op = OP_WRITE;
-		else if (strcmp(buf, "fsync") == 0 ||
-		    strcmp(buf, "fdatasync") == 0)
-			fault_op = OP_FSYNC;
-		else if (strcmp(buf, "dirfsync") == 0)
-			fault_op = OP_DIRFSYNC;
-		else if (strcmp(buf, "renameat") == 0 ||
-		    strcmp(buf, "rename") == 0)
-			fault_op = OP_RENAMEAT;
-		else if (strcmp(buf, "openat") == 0 || strcmp(buf, "open") == 0)
-			fault_op = OP_OPENAT;
-		else if (strcmp(buf, "creat") == 0)
-			fault_op = OP_CREAT;
-		else if (strcmp(buf, "close") == 0)
-			fault_op = OP_CLOSE;
+	if (f != NULL && d != NULL && strlen(f) < sizeof(buf)) {
+		snprintf(buf, sizeof(buf), "%s", f);
+		for (item = buf; item != NULL; item = next) {
+			next = strchr(item, ',');
+			if (next != NULL)
+				*next++ = '\0';
+			arm(item);
+		}
 		/* The spool may not exist yet: canonicalise its parent. */
 		if (realpath(d, fault_dir) == NULL) {
 			char parent[PATH_MAX], *slash;
@@ -194,8 +237,6 @@ init(void)
 		while (fault_dir_given_len > 1 &&
 		    fault_dir_given[fault_dir_given_len - 1] == '/')
 			fault_dir_given[--fault_dir_given_len] = '\0';
-		if (fault_errno <= 0)
-			fault_op = OP_NONE;
 	}
 	fault_match = getenv("FAULT_MATCH");
 	if (fault_match != NULL && *fault_match == '\0')
@@ -205,7 +246,7 @@ init(void)
 	if ((v = getenv("FAULT_COUNT")) != NULL && *v != '\0')
 		fault_count = strtol(v, NULL, 10);
 	lp = getenv("FAULT_LOG");
-	if (lp != NULL && *lp != '\0' && fault_op != OP_NONE)
+	if (lp != NULL && *lp != '\0' && fault_ops != 0)
 		log_fd = (int)syscall(SYS_openat, AT_FDCWD, lp,
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	__atomic_store_n(&inited, 1, __ATOMIC_RELEASE);
@@ -298,7 +339,7 @@ inject(enum op op, const char *path, const char *what)
 	long n;
 	int len;
 
-	if (op != fault_op || !under(path))
+	if (!armed(op) || !under(path))
 		return 0;
 	n = __atomic_fetch_add(&seen_calls, 1, __ATOMIC_SEQ_CST);
 	if (n < fault_after)
@@ -308,7 +349,7 @@ inject(enum op op, const char *path, const char *what)
 		return 0;
 	if (log_fd >= 0) {
 		len = snprintf(line, sizeof(line), "%ld %s %d %s\n",
-		    (long)getpid(), what, fault_errno, path);
+		    (long)getpid(), what, op_errno[op], path);
 		/* A raw write(2): the log must not go through the shim. */
 		(void)syscall(SYS_write, log_fd, line,
 		    (size_t)(len < (int)sizeof(line) ? len :
@@ -337,28 +378,45 @@ write(int fd, const void *buf, size_t len)
 	int isdir, isreg, e = errno;
 
 	init();
-	if (fault_op == OP_WRITE && fd_info(fd, path, sizeof(path), &isdir,
+	if (armed(OP_WRITE) && fd_info(fd, path, sizeof(path), &isdir,
 	    &isreg) == 0 && isreg && inject(OP_WRITE, path, "write")) {
-		errno = fault_errno;
+		errno = op_errno[OP_WRITE];
 		return -1;
 	}
 	errno = e;
 	return real_write(fd, buf, len);
 }
 
-static int
-sync_common(int fd, int (*real)(int), const char *what)
+/* Counted as op write: a frame appended with one writev is a write. */
+ssize_t
+writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	char path[2 * PATH_MAX];
 	int isdir, isreg, e = errno;
 
 	init();
-	if ((fault_op == OP_FSYNC || fault_op == OP_DIRFSYNC) &&
-	    fd_info(fd, path, sizeof(path), &isdir, &isreg) == 0 &&
-	    ((fault_op == OP_FSYNC && isreg) ||
-	    (fault_op == OP_DIRFSYNC && isdir)) &&
-	    inject(fault_op, path, what)) {
-		errno = fault_errno;
+	if (armed(OP_WRITE) && fd_info(fd, path, sizeof(path), &isdir,
+	    &isreg) == 0 && isreg && inject(OP_WRITE, path, "writev")) {
+		errno = op_errno[OP_WRITE];
+		return -1;
+	}
+	errno = e;
+	return real_writev(fd, iov, iovcnt);
+}
+
+static int
+sync_common(int fd, int (*real)(int), const char *what)
+{
+	char path[2 * PATH_MAX];
+	enum op op = OP_NONE;
+	int isdir, isreg, e = errno;
+
+	init();
+	if ((armed(OP_FSYNC) || armed(OP_DIRFSYNC)) &&
+	    fd_info(fd, path, sizeof(path), &isdir, &isreg) == 0)
+		op = isreg ? OP_FSYNC : isdir ? OP_DIRFSYNC : OP_NONE;
+	if (op != OP_NONE && inject(op, path, what)) {
+		errno = op_errno[op];
 		return -1;
 	}
 	errno = e;
@@ -379,6 +437,41 @@ fdatasync(int fd)
 	return sync_common(fd, real_fdatasync, "fdatasync");
 }
 
+/* Any descriptor under the fault directory: syncfs names a file system
+ * through whichever file or directory is at hand. */
+int
+syncfs(int fd)
+{
+	char path[2 * PATH_MAX];
+	int e = errno;
+
+	init();
+	if (armed(OP_SYNCFS) && fd_path(fd, path, sizeof(path)) == 0 &&
+	    inject(OP_SYNCFS, path, "syncfs")) {
+		errno = op_errno[OP_SYNCFS];
+		return -1;
+	}
+	errno = e;
+	return real_syncfs(fd);
+}
+
+int
+ftruncate(int fd, off_t len)
+{
+	char path[2 * PATH_MAX];
+	int isdir, isreg, e = errno;
+
+	init();
+	if (armed(OP_FTRUNCATE) && fd_info(fd, path, sizeof(path),
+	    &isdir, &isreg) == 0 && isreg &&
+	    inject(OP_FTRUNCATE, path, "ftruncate")) {
+		errno = op_errno[OP_FTRUNCATE];
+		return -1;
+	}
+	errno = e;
+	return real_ftruncate(fd, len);
+}
+
 int
 renameat(int ofd, const char *oname, int nfd, const char *nname)
 {
@@ -386,10 +479,10 @@ renameat(int ofd, const char *oname, int nfd, const char *nname)
 	int e = errno;
 
 	init();
-	if (fault_op == OP_RENAMEAT &&
+	if (armed(OP_RENAMEAT) &&
 	    at_path(ofd, oname, path, sizeof(path)) == 0 &&
 	    inject(OP_RENAMEAT, path, "renameat")) {
-		errno = fault_errno;
+		errno = op_errno[OP_RENAMEAT];
 		return -1;
 	}
 	errno = e;
@@ -403,24 +496,26 @@ rename(const char *oname, const char *nname)
 	int e = errno;
 
 	init();
-	if (fault_op == OP_RENAMEAT &&
+	if (armed(OP_RENAMEAT) &&
 	    at_path(AT_FDCWD, oname, path, sizeof(path)) == 0 &&
 	    inject(OP_RENAMEAT, path, "rename")) {
-		errno = fault_errno;
+		errno = op_errno[OP_RENAMEAT];
 		return -1;
 	}
 	errno = e;
 	return real_rename(oname, nname);
 }
 
+/* The errno an open of path with flags fails with, or 0. */
 static int
 open_fails(const char *path, int flags)
 {
-	if (fault_op != OP_OPENAT && !(fault_op == OP_CREAT &&
-	    (flags & O_CREAT)))
-		return 0;
-	return inject(fault_op, path, fault_op == OP_CREAT ? "creat" :
-	    "openat");
+	if (armed(OP_OPENAT) && inject(OP_OPENAT, path, "openat"))
+		return op_errno[OP_OPENAT];
+	if (armed(OP_CREAT) && (flags & O_CREAT) &&
+	    inject(OP_CREAT, path, "creat"))
+		return op_errno[OP_CREAT];
+	return 0;
 }
 
 /* After a successful open: remember the fd's path if it is ours. */
@@ -445,7 +540,7 @@ openat(int dirfd, const char *name, int flags, ...)
 	char path[2 * PATH_MAX];
 	mode_t mode = 0;
 	va_list ap;
-	int known;
+	int known, fail;
 
 	init();
 	if (flags & (O_CREAT | O_TMPFILE)) {
@@ -453,10 +548,11 @@ openat(int dirfd, const char *name, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
-	known = fault_op != OP_NONE &&
+	known = fault_ops != 0 &&
 	    at_path(dirfd, name, path, sizeof(path)) == 0;
-	if (known && open_fails(path, flags)) {
-		errno = fault_errno;
+	fail = known ? open_fails(path, flags) : 0;
+	if (fail != 0) {
+		errno = fail;
 		return -1;
 	}
 	return opened(real_openat(dirfd, name, flags, mode), path, known);
@@ -468,7 +564,7 @@ open(const char *name, int flags, ...)
 	char path[2 * PATH_MAX];
 	mode_t mode = 0;
 	va_list ap;
-	int known;
+	int known, fail;
 
 	init();
 	if (flags & (O_CREAT | O_TMPFILE)) {
@@ -476,10 +572,11 @@ open(const char *name, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
-	known = fault_op != OP_NONE &&
+	known = fault_ops != 0 &&
 	    at_path(AT_FDCWD, name, path, sizeof(path)) == 0;
-	if (known && open_fails(path, flags)) {
-		errno = fault_errno;
+	fail = known ? open_fails(path, flags) : 0;
+	if (fail != 0) {
+		errno = fail;
 		return -1;
 	}
 	return opened(real_open(name, flags, mode), path, known);
@@ -492,11 +589,11 @@ close(int fd)
 	int isdir, isreg, e = errno;
 
 	init();
-	if (fault_op == OP_CLOSE && fd_info(fd, path, sizeof(path), &isdir,
+	if (armed(OP_CLOSE) && fd_info(fd, path, sizeof(path), &isdir,
 	    &isreg) == 0 && isreg && inject(OP_CLOSE, path, "close")) {
 		fd_forget(fd);
 		(void)real_close(fd);
-		errno = fault_errno;
+		errno = op_errno[OP_CLOSE];
 		return -1;
 	}
 	/* Forget first: once closed, another thread may get the number. */
