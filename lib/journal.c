@@ -764,18 +764,26 @@ eh_journal_recover(struct eh_spool *sp, struct eh_journal_report *rep)
 				rep->sys_op = sp->sys_op;
 			}
 		}
+		/* A failed syncfs says so once (the next would say 0): each
+		 * record is then written again and fsynced on its own. */
 		if (n > 0 && syncfs(sp->newfd) != 0) {
 			err = jfail(sp, errno, "syncfs");
 			rep->sys_errno = sp->sys_errno;
 			rep->sys_op = sp->sys_op;
 			more = 0;
 			for (i = 0; i < n; i++)
-				ok[i] = 0;
+				if (ok[i])
+					ok[i] = replay(sp, f[i].fd, 1, rep) == 0;
 		}
 		for (i = 0; i < n; i++) {
 			if (ok[i] && unlinkat(jfd, f[i].name, 0) == 0) {
 				rep->segments++;
 				removed = 1;
+			} else if (ok[i] && errno != ENOENT) {
+				/* Else the same batch would come back forever. */
+				err = jfail(sp, errno, "remove segment");
+				rep->sys_errno = sp->sys_errno;
+				rep->sys_op = sp->sys_op;
 			}
 			close(f[i].fd);
 		}
@@ -906,6 +914,15 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 		rep->sys_op = "syncfs";
 	}
 	pthread_mutex_lock(&j->mu);
+	/* Not only those in hand: any segment with a record may have a
+	 * new/ file among the pages that syncfs could not write. */
+	if (!synced_fs) {
+		if (j->active != NULL && j->active->written > 0)
+			j->active->force = 1;
+		for (s = j->sealed; s != NULL; s = s->next)
+			if (s->written > 0)
+				s->force = 1;
+	}
 	while (done != NULL) {
 		s = done;
 		done = s->next;

@@ -1,12 +1,16 @@
 /* lib/journal.c: frames, group commit through eh_spool_put, recovery. */
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -185,6 +189,411 @@ exists(const char *dir, const char *folder, const char *id)
 	rc = access(p, F_OK) == 0;
 	free(p);
 	return rc;
+}
+
+/* ---- interposed calls ----
+ *
+ * Some failures cannot be made from outside (a writev that comes out
+ * short, a syncfs that fails), and some races need a thread stopped at
+ * a chosen call.  The unit binary defines these libc functions itself:
+ * the library's calls come here, and go straight on to libc unless the
+ * calling thread set a hook (a thread-local, so other threads and other
+ * modules' tests are untouched).  Nothing in lib/ knows.
+ */
+
+enum sc { SC_WRITEV, SC_FSYNC, SC_SYNCFS, SC_OFD_LOCK, SC_FSTATAT,
+    SC_UNLINKAT };
+
+struct call {
+	enum sc sc;
+	int fd;                         /* the descriptor, or dirfd */
+	const char *name;               /* fstatat, unlinkat */
+	const struct iovec *iov;        /* writev */
+	int iovcnt;
+	struct stat *st;                /* fstatat */
+	int flags;                      /* fstatat, unlinkat */
+};
+
+/* 1 if it made the call's result itself (*ret, errno), 0 for libc's. */
+static _Thread_local int (*hook)(void *, const struct call *, long *);
+static _Thread_local void *hook_ctx;
+
+static struct {
+	ssize_t (*writev)(int, const struct iovec *, int);
+	int (*fsync)(int);
+	int (*syncfs)(int);
+	int (*fcntl)(int, int, ...);
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*unlinkat)(int, const char *, int);
+} real;
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+static void
+real_find(void)
+{
+	*(void **)&real.writev = dlsym(RTLD_NEXT, "writev");
+	*(void **)&real.fsync = dlsym(RTLD_NEXT, "fsync");
+	*(void **)&real.syncfs = dlsym(RTLD_NEXT, "syncfs");
+	*(void **)&real.fcntl = dlsym(RTLD_NEXT, "fcntl");
+	*(void **)&real.fstatat = dlsym(RTLD_NEXT, "fstatat");
+	*(void **)&real.unlinkat = dlsym(RTLD_NEXT, "unlinkat");
+	if (real.writev == NULL || real.fsync == NULL ||
+	    real.syncfs == NULL || real.fcntl == NULL ||
+	    real.fstatat == NULL || real.unlinkat == NULL)
+		abort();
+}
+
+/* The hook's answer for c, or 0; not re-entered from its own calls. */
+static int
+hooked(const struct call *c, long *ret)
+{
+	int (*h)(void *, const struct call *, long *) = hook;
+	int r;
+
+	pthread_once(&real_once, real_find);
+	if (h == NULL)
+		return 0;
+	hook = NULL;
+	r = h(hook_ctx, c, ret);
+	hook = h;
+	return r;
+}
+
+ssize_t
+writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct call c = { SC_WRITEV, fd, NULL, iov, iovcnt, NULL, 0 };
+	long r;
+
+	if (hooked(&c, &r))
+		return r;
+	return real.writev(fd, iov, iovcnt);
+}
+
+int
+fsync(int fd)
+{
+	struct call c = { SC_FSYNC, fd, NULL, NULL, 0, NULL, 0 };
+	long r;
+
+	if (hooked(&c, &r))
+		return (int)r;
+	return real.fsync(fd);
+}
+
+int
+syncfs(int fd)
+{
+	struct call c = { SC_SYNCFS, fd, NULL, NULL, 0, NULL, 0 };
+	long r;
+
+	if (hooked(&c, &r))
+		return (int)r;
+	return real.syncfs(fd);
+}
+
+/* Every fcntl(2) command takes one argument or none: passed on as is. */
+int
+fcntl(int fd, int cmd, ...)
+{
+	struct call c = { SC_OFD_LOCK, fd, NULL, NULL, 0, NULL, 0 };
+	va_list ap;
+	void *arg;
+	long r;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (cmd == F_OFD_SETLK && hooked(&c, &r))
+		return (int)r;
+	pthread_once(&real_once, real_find);
+	return real.fcntl(fd, cmd, arg);
+}
+
+int
+fstatat(int fd, const char *name, struct stat *st, int flags)
+{
+	struct call c = { SC_FSTATAT, fd, name, NULL, 0, st, flags };
+	long r;
+
+	if (hooked(&c, &r))
+		return (int)r;
+	return real.fstatat(fd, name, st, flags);
+}
+
+int
+unlinkat(int fd, const char *name, int flags)
+{
+	struct call c = { SC_UNLINKAT, fd, name, NULL, 0, NULL, flags };
+	long r;
+
+	if (hooked(&c, &r))
+		return (int)r;
+	return real.unlinkat(fd, name, flags);
+}
+
+/* Whether descriptor fd is dir/folder (folder NULL: dir itself). */
+static int
+fd_is(int fd, const char *dir, const char *folder)
+{
+	struct stat a, b;
+	char *p = folder != NULL ? sub(dir, folder) : strdup(dir);
+	int rc;
+
+	rc = fstat(fd, &a) == 0 && stat(p, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+	free(p);
+	return rc;
+}
+
+/* Whether descriptor fd is a file in dir/journal (by its /proc link). */
+static int
+fd_in_journal(int fd, const char *dir)
+{
+	char link[64], path[PATH_MAX], want[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return 0;
+	path[n] = '\0';
+	snprintf(want, sizeof(want), "%s/journal/", dir);
+	return strncmp(path, want, strlen(want)) == 0;
+}
+
+static int
+fd_is_dir(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * A point where a thread stops until the test lets it go.  The wait
+ * for it to get there is bounded only so that a thread that never
+ * does fails the test instead of hanging it.
+ */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int reached, open;
+};
+
+static void
+gate_init(struct gate *g)
+{
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->reached = g->open = 0;
+}
+
+static void
+gate_pass(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->reached = 1;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* 1 once a thread waits at g, 0 if none came within 30 s. */
+static int
+gate_reached(struct gate *g)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&g->mu);
+	while (!g->reached && rc == 0)
+		rc = pthread_cond_timedwait(&g->cv, &g->mu, &until);
+	rc = g->reached;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+static void
+gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+gate_free(struct gate *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
+/*
+ * What the hook of one test does, and what it saw: journal writes cut
+ * after the frame's head, syncfs failing, one stop at the first
+ * fsync(2) of a directory or the first OFD lock, and a log of the syncs
+ * and segment removals in order: 'S' syncfs, 's' a failed one, 'f'
+ * fsync of a file, 'n' of dir/new, 'd' of another directory, 'u' a
+ * segment unlinked.
+ */
+struct script {
+	const char *dir;
+	int short_writes;       /* writev calls still to cut short */
+	int fail_syncfs;        /* syncfs calls still to fail (EIO) */
+	int stop_dir_fsync;     /* stop at the next fsync of a directory */
+	int stop_lock;          /* stop at the next OFD lock */
+	struct gate gate;
+	char log[128];
+	size_t nlog;
+};
+
+static void
+script_init(struct script *s, const char *dir)
+{
+	memset(s, 0, sizeof(*s));
+	s->dir = dir;
+	gate_init(&s->gate);
+}
+
+static void
+script_log(struct script *s, char c)
+{
+	if (s->nlog + 1 < sizeof(s->log))
+		s->log[s->nlog++] = c;
+	s->log[s->nlog] = '\0';
+}
+
+static int
+script_hook(void *ctx, const struct call *c, long *ret)
+{
+	struct script *s = ctx;
+	size_t l;
+
+	switch (c->sc) {
+	case SC_WRITEV:
+		if (s->short_writes == 0 || c->iovcnt < 1 ||
+		    !fd_in_journal(c->fd, s->dir))
+			return 0;
+		/* The head goes in, the record does not: a torn frame, as
+		 * when the disk fills mid-write. */
+		s->short_writes--;
+		*ret = write(c->fd, c->iov[0].iov_base, c->iov[0].iov_len);
+		return 1;
+	case SC_SYNCFS:
+		if (s->fail_syncfs > 0) {
+			s->fail_syncfs--;
+			script_log(s, 's');
+			errno = EIO;
+			*ret = -1;
+			return 1;
+		}
+		script_log(s, 'S');
+		return 0;
+	case SC_FSYNC:
+		if (!fd_is_dir(c->fd))
+			script_log(s, 'f');
+		else
+			script_log(s, fd_is(c->fd, s->dir, "new") ? 'n' : 'd');
+		if (s->stop_dir_fsync && fd_is_dir(c->fd)) {
+			s->stop_dir_fsync = 0;
+			gate_pass(&s->gate);
+		}
+		return 0;
+	case SC_OFD_LOCK:
+		if (s->stop_lock && fd_in_journal(c->fd, s->dir)) {
+			s->stop_lock = 0;
+			gate_pass(&s->gate);
+		}
+		return 0;
+	case SC_UNLINKAT:
+		l = strlen(c->name);
+		if (l > 4 && strcmp(c->name + l - 4, ".seg") == 0)
+			script_log(s, 'u');
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void
+hook_set(struct script *s)
+{
+	hook_ctx = s;
+	hook = s != NULL ? script_hook : NULL;
+}
+
+/* One eh__journal_commit in a thread of its own, under its script. */
+struct committer {
+	struct eh_journal *j;
+	struct script *s;
+	const char *dir;
+	char id[EH_ID_LEN + 1];
+	char *rec;
+	size_t len;
+	void *seg;
+	enum eh_err err;
+	pthread_t tid;
+};
+
+static void *
+committer_main(void *arg)
+{
+	struct committer *c = arg;
+	struct eh_spool sp;
+
+	c->err = eh_spool_open(&sp, c->dir);
+	if (c->err != EH_OK)
+		return NULL;
+	sp.journal = c->j;
+	hook_set(c->s);
+	c->err = eh__journal_commit(c->j, &sp, c->id, c->rec, c->len,
+	    &c->seg);
+	hook_set(NULL);
+	sp.journal = NULL;
+	eh_spool_close(&sp);
+	return NULL;
+}
+
+static void
+committer_start(struct committer *c, struct eh_journal *j, const char *dir,
+    struct script *s, unsigned k)
+{
+	memset(c, 0, sizeof(*c));
+	c->j = j;
+	c->dir = dir;
+	c->s = s;
+	c->rec = mkrec(k, c->id, &c->len);
+	c->err = EH_ERR_SPOOL_IO;
+	T_EQ_INT(pthread_create(&c->tid, NULL, committer_main, c), 0);
+}
+
+/* Whether id is in a whole frame of some segment of dir, reading each
+ * as recovery does: from its start up to the first frame not whole. */
+static int
+in_whole_frame(const char *dir, const char *id)
+{
+	char names[MAXF][256], rel[300], got[EH_ID_LEN + 1], *p, *buf;
+	size_t n, i, len, at, blen;
+	int found = 0;
+
+	n = segments(dir, names);
+	for (i = 0; i < n && !found; i++) {
+		snprintf(rel, sizeof(rel), "journal/%s", names[i]);
+		p = sub(dir, rel);
+		buf = t_read_file(p, &blen);
+		free(p);
+		for (at = 0; buf != NULL && !found && frame_next(
+		    (unsigned char *)buf + at, blen - at, got, &len) == 1;
+		    at += EH__JFRAME_HEAD + len)
+			found = strcmp(got, id) == 0;
+		free(buf);
+	}
+	return found;
 }
 
 /* ---- frames ---- */
@@ -1289,6 +1698,445 @@ recover_beside_writer(void)
 	free(dir);
 }
 
+/* ---- failures and races, made to happen (interposed calls) ---- */
+
+/*
+ * An append never follows another thread's torn frame.  T0's write is
+ * cut short: the active segment is broken.  T1 seals it and makes the
+ * next one, and stops before installing it (at its fsync of journal/);
+ * meanwhile T2 makes and installs its own, and breaks it too.  Let go,
+ * T1 must not append after T2's torn tail, where recovery would never
+ * read it: its acknowledged record is in a whole frame, and the
+ * keeper's replay brings it into new/.
+ */
+static void
+group_torn_race(void)
+{
+	struct script s[3];
+	struct committer c[3];
+	struct eh_spool sp;
+	struct eh_journal *j;
+	struct eh_journal_report rep;
+	char *dir = t_tmpdir(), *jdir = sub(dir, "journal");
+	size_t i;
+
+	group_open(&sp, &j, dir);
+	for (i = 0; i < 3; i++)
+		script_init(&s[i], dir);
+	s[0].short_writes = 1;
+	s[1].stop_dir_fsync = 1;
+	s[2].short_writes = 1;
+	committer_start(&c[0], j, dir, &s[0], 200);
+	pthread_join(c[0].tid, NULL);
+	T_EQ_INT(c[0].err, EH_ERR_SPOOL_FULL);
+	committer_start(&c[1], j, dir, &s[1], 201);
+	T_CHECK(gate_reached(&s[1].gate));
+	committer_start(&c[2], j, dir, &s[2], 202);
+	pthread_join(c[2].tid, NULL);
+	T_EQ_INT(c[2].err, EH_ERR_SPOOL_FULL);
+	gate_open(&s[1].gate);
+	pthread_join(c[1].tid, NULL);
+	T_EQ_INT(c[1].err, EH_OK);
+	T_CHECK(in_whole_frame(dir, c[1].id));
+	T_CHECK(!in_whole_frame(dir, c[0].id));
+	T_CHECK(!in_whole_frame(dir, c[2].id));
+	/* As if its new/ write had failed: the journal alone has it. */
+	if (c[1].err == EH_OK)
+		eh__journal_release(j, c[1].seg, 0);
+	T_EQ_INT(eh_journal_tick(j, 0, &rep), EH_OK);
+	T_EQ_INT(rep.rewritten, 1);
+	T_CHECK(holds(dir, "new", c[1].id, c[1].rec, c[1].len));
+	T_CHECK(!exists(dir, "new", c[0].id));
+	T_CHECK(!exists(dir, "new", c[2].id));
+	T_EQ_INT(segments_with_data(dir), 0);
+	T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+	T_EQ_INT(t_count_files(jdir), 0);
+	for (i = 0; i < 3; i++) {
+		free(c[i].rec);
+		gate_free(&s[i].gate);
+	}
+	sp.journal = NULL;
+	eh_spool_close(&sp);
+	t_rmtree(dir);
+	free(jdir);
+	free(dir);
+}
+
+/*
+ * A segment broken by a short write, its torn tail waited on by no
+ * one, still goes (after a syncfs, and a replay of the record before
+ * the tear if that needs one), at the next tick as at close.
+ */
+static const struct {
+	const char *name;
+	int at_close;   /* retired by eh_journal_close, not by a tick */
+	int in_new;     /* the record before the tear has its new/ file */
+} torn_cases[] = {
+	{ "tick, the record in new/", 0, 1 },
+	{ "tick, the record to replay", 0, 0 },
+	{ "close, the record in new/", 1, 1 },
+	{ "close, the record to replay", 1, 0 },
+};
+
+static void
+group_torn_retired(void)
+{
+	struct script s;
+	struct eh_spool sp;
+	struct eh_journal *j;
+	struct eh_journal_report rep;
+	char id[EH_ID_LEN + 1], id2[EH_ID_LEN + 1], *dir, *jdir, *rec,
+	    *rec2, *syncd, *gone;
+	size_t len, len2, i;
+	enum eh_err err;
+	void *seg;
+	int in_new;
+
+	for (i = 0; i < sizeof(torn_cases) / sizeof(torn_cases[0]); i++) {
+		dir = t_tmpdir();
+		jdir = sub(dir, "journal");
+		group_open(&sp, &j, dir);
+		script_init(&s, dir);
+		rec = mkrec(300 + (unsigned)i, id, &len);
+		rec2 = mkrec(400 + (unsigned)i, id2, &len2);
+		T_EQ_INT(eh__journal_commit(j, &sp, id, rec, len, &seg), EH_OK);
+		in_new = torn_cases[i].in_new && eh__spool_file(&sp,
+		    sp.newfd, id, rec, len, 0) == EH_OK;
+		T_EQ_INT(in_new, torn_cases[i].in_new);
+		eh__journal_release(j, seg, in_new);
+		s.short_writes = 1;
+		hook_set(&s);
+		T_EQ_INT(eh__journal_commit(j, &sp, id2, rec2, len2, &seg),
+		    EH_ERR_SPOOL_FULL);
+		hook_set(NULL);
+		T_EQ_STR(sp.sys_op, "journal write");
+		T_EQ_INT(s.short_writes, 0);
+		T_CHECK(in_whole_frame(dir, id));
+		T_CHECK(!in_whole_frame(dir, id2));
+		T_EQ_INT(segments_with_data(dir), 1);
+		hook_set(&s);
+		if (torn_cases[i].at_close)
+			err = eh_journal_close(j, &rep);
+		else
+			err = eh_journal_tick(j, 3600 * 1000, &rep);
+		hook_set(NULL);
+		T_EQ_INT(err, EH_OK);
+		if (rep.segments != 1 || rep.rewritten != !in_new ||
+		    rep.torn != !in_new) {
+			fprintf(stderr, "  %s: %u segments, %lu rewritten, "
+			    "%lu torn\n", torn_cases[i].name, rep.segments,
+			    rep.rewritten, rep.torn);
+			t_failed++;
+		}
+		syncd = strchr(s.log, 'S');
+		gone = strchr(s.log, 'u');
+		if (syncd == NULL || gone == NULL || gone < syncd) {
+			fprintf(stderr, "  %s: calls \"%s\", a syncfs (S) "
+			    "before the unlink (u) expected\n",
+			    torn_cases[i].name, s.log);
+			t_failed++;
+		}
+		T_EQ_INT(segments_with_data(dir), 0);
+		T_CHECK(holds(dir, "new", id, rec, len));
+		T_CHECK(!exists(dir, "new", id2));
+		if (!torn_cases[i].at_close)
+			T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+		T_EQ_INT(t_count_files(jdir), 0);
+		gate_free(&s.gate);
+		sp.journal = NULL;
+		eh_spool_close(&sp);
+		free(rec);
+		free(rec2);
+		t_rmtree(dir);
+		free(jdir);
+		free(dir);
+	}
+}
+
+/*
+ * A failed syncfs says so once: the next may say 0 for pages the
+ * kernel could not write.  So the segment it was to retire stays, and
+ * goes only after its record is written again, that file and new/
+ * fsynced, though the next syncfs succeeds.
+ */
+static void
+group_syncfs_failed(void)
+{
+	struct script s;
+	struct eh_spool sp;
+	struct eh_journal *j;
+	struct eh_journal_report rep;
+	char id[EH_ID_LEN + 1], *dir = t_tmpdir(), *newdir = sub(dir, "new"),
+	    *rec, *rewritten, *gone;
+	size_t len;
+	enum eh_err err;
+	void *seg;
+
+	group_open(&sp, &j, dir);
+	script_init(&s, dir);
+	rec = mkrec(600, id, &len);
+	T_EQ_INT(eh__journal_commit(j, &sp, id, rec, len, &seg), EH_OK);
+	T_EQ_INT(eh__spool_file(&sp, sp.newfd, id, rec, len, 0), EH_OK);
+	eh__journal_release(j, seg, 1);
+	s.fail_syncfs = 1;
+	hook_set(&s);
+	err = eh_journal_tick(j, 0, &rep);
+	hook_set(NULL);
+	T_EQ_INT(err, EH_ERR_SPOOL_IO);
+	T_EQ_STR(rep.sys_op, "syncfs");
+	T_EQ_INT(rep.sys_errno, EIO);
+	T_EQ_INT(rep.segments, 0);
+	T_CHECK(strchr(s.log, 'u') == NULL);
+	T_CHECK(in_whole_frame(dir, id));
+	s.nlog = 0;
+	s.log[0] = '\0';
+	hook_set(&s);
+	err = eh_journal_tick(j, 0, &rep);
+	hook_set(NULL);
+	T_EQ_INT(err, EH_OK);
+	T_EQ_INT(rep.segments, 1);
+	T_EQ_INT(rep.records, 1);
+	T_EQ_INT(rep.rewritten, 1);
+	rewritten = strstr(s.log, "fn");
+	gone = strchr(s.log, 'u');
+	if (rewritten == NULL || gone == NULL || gone < rewritten) {
+		fprintf(stderr, "  calls \"%s\": the file and new/ fsynced "
+		    "(fn) before the unlink (u) expected\n", s.log);
+		t_failed++;
+	}
+	T_CHECK(holds(dir, "new", id, rec, len));
+	T_EQ_INT(t_count_files(newdir), 1);
+	T_EQ_INT(segments_with_data(dir), 0);
+	/* Done with: nothing more to write. */
+	T_EQ_INT(eh_journal_tick(j, 0, &rep), EH_OK);
+	T_EQ_INT(rep.rewritten, 0);
+	T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+	gate_free(&s.gate);
+	sp.journal = NULL;
+	eh_spool_close(&sp);
+	free(rec);
+	t_rmtree(dir);
+	free(newdir);
+	free(dir);
+}
+
+/*
+ * A recoverer (another process: here another open file description)
+ * may lock a segment between its create and its writer's lock, find it
+ * empty, and remove it.  Its writer must make another, not go on with
+ * a file no name leads to: the writer stops at its lock, at open and
+ * at a tick, while recovery runs; the next event is in a named
+ * segment.
+ */
+struct maker {
+	struct eh_spool *sp;
+	struct eh_journal **j;
+	struct script *s;
+	int tick;
+	enum eh_err err;
+};
+
+static void *
+maker_main(void *arg)
+{
+	struct maker *m = arg;
+	struct eh_journal_report rep;
+
+	hook_set(m->s);
+	if (m->tick)
+		m->err = eh_journal_tick(*m->j, 0, &rep);
+	else
+		m->err = eh_journal_open(m->j, m->sp);
+	hook_set(NULL);
+	return NULL;
+}
+
+static void
+group_lock_race(void)
+{
+	struct script s;
+	struct maker m;
+	struct eh_spool sp, other;
+	struct eh_journal *j = NULL;
+	struct eh_journal_report rep;
+	struct eh_event ev;
+	char *dir, *jdir, id[EH_ID_LEN + 1], *p;
+	pthread_t tid;
+	int tick, dup;
+
+	form_event(&ev, "TransID=15&EventType=transaction");
+	for (tick = 0; tick < 2; tick++) {
+		dir = t_tmpdir();
+		jdir = sub(dir, "journal");
+		if (tick) {
+			group_open(&sp, &j, dir);
+			/* The active segment due: the tick makes the next. */
+			T_EQ_INT(eh_spool_put(&sp, &ev, NULL, id, &dup),
+			    EH_OK);
+		} else {
+			T_EQ_INT(eh_spool_open(&sp, dir), EH_OK);
+			/* journal/ there, as a recoverer would find it. */
+			T_EQ_INT(mkdir(jdir, 0700), 0);
+		}
+		T_EQ_INT(eh_spool_open(&other, dir), EH_OK);
+		script_init(&s, dir);
+		s.stop_lock = 1;
+		memset(&m, 0, sizeof(m));
+		m.sp = &sp;
+		m.j = &j;
+		m.s = &s;
+		m.tick = tick;
+		T_EQ_INT(pthread_create(&tid, NULL, maker_main, &m), 0);
+		T_CHECK(gate_reached(&s.gate));
+		T_EQ_INT(eh_journal_recover(&other, &rep), EH_OK);
+		rep_eq(&rep, 1, 0, 0, 0, tick ? "at a tick: the new segment" :
+		    "at open: the first segment");
+		gate_open(&s.gate);
+		pthread_join(tid, NULL);
+		T_EQ_INT(m.err, EH_OK);
+		T_CHECK(j != NULL);
+		if (j == NULL)
+			goto next;
+		sp.journal = j;
+		T_EQ_INT(eh_spool_put(&sp, &ev, NULL, id, &dup), EH_OK);
+		id[EH_ID_LEN] = '\0';
+		if (!in_whole_frame(dir, id)) {
+			fprintf(stderr, "  %s: the event is in no named "
+			    "segment\n", tick ? "at a tick" : "at open");
+			t_failed++;
+		}
+		/* And not the recoverer's either. */
+		T_EQ_INT(eh_journal_recover(&other, &rep), EH_OK);
+		rep_eq(&rep, 0, 0, 0, 0, "the writer's own");
+		T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+		j = NULL;
+		sp.journal = NULL;
+		p = sub(dir, "new");
+		T_EQ_INT(t_count_files(p), tick ? 2 : 1);
+		free(p);
+next:
+		T_EQ_INT(t_count_files(jdir), 0);
+		gate_free(&s.gate);
+		eh_spool_close(&sp);
+		eh_spool_close(&other);
+		t_rmtree(dir);
+		free(jdir);
+		free(dir);
+	}
+	eh_event_free(&ev);
+}
+
+/*
+ * Recovery looks for a record's file in new/, cur/, retry/, done/ and
+ * failed/, while a drainer may move it: found whole where it went, it
+ * is not written again (a duplicate).  The move is made right before
+ * or right after recovery's stat of the file in its first folder.
+ */
+static const struct {
+	const char *name;
+	const char *from, *to;
+	int before;     /* moved before that stat, not after it */
+} moving[] = {
+	{ "new/ to cur/ between its stat and its read", "new", "cur", 0 },
+	{ "cur/ to done/ between its stat and its read", "cur", "done", 0 },
+	{ "retry/ to cur/, behind the look", "retry", "cur", 1 },
+	{ "failed/ to new/ (requeued), behind the look", "failed", "new", 1 },
+};
+
+struct mover {
+	const char *dir, *name, *from, *to;
+	int before, moved;
+};
+
+static void
+mover_move(struct mover *m)
+{
+	char a[256], b[256], *pa, *pb;
+
+	snprintf(a, sizeof(a), "%s/%s", m->from, m->name);
+	snprintf(b, sizeof(b), "%s/%s", m->to, m->name);
+	pa = sub(m->dir, a);
+	pb = sub(m->dir, b);
+	T_EQ_INT(rename(pa, pb), 0);
+	free(pa);
+	free(pb);
+	m->moved = 1;
+}
+
+static int
+mover_hook(void *ctx, const struct call *c, long *ret)
+{
+	struct mover *m = ctx;
+	int e;
+
+	if (c->sc != SC_FSTATAT || m->moved ||
+	    strcmp(c->name, m->name) != 0 || !fd_is(c->fd, m->dir, m->from))
+		return 0;
+	if (m->before) {
+		mover_move(m);
+		return 0;
+	}
+	*ret = real.fstatat(c->fd, c->name, c->st, c->flags);
+	e = errno;
+	mover_move(m);
+	errno = e;
+	return 1;
+}
+
+static void
+recover_moving(void)
+{
+	static const char *const all[] = {
+		"new", "cur", "retry", "done", "failed"
+	};
+	struct eh_spool sp;
+	struct eh_journal_report rep;
+	struct mover m;
+	char id[1][EH_ID_LEN + 1], name[EH_ID_LEN + sizeof(".json")], *recs[1],
+	    *dir, *p;
+	size_t lens[1], i, f;
+	enum eh_err err;
+
+	for (i = 0; i < sizeof(moving) / sizeof(moving[0]); i++) {
+		dir = t_tmpdir();
+		T_EQ_INT(eh_spool_open(&sp, dir), EH_OK);
+		for (f = 1; f < sizeof(all) / sizeof(all[0]); f++) {
+			p = sub(dir, all[f]);
+			T_EQ_INT(mkdir(p, 0700), 0);
+			free(p);
+		}
+		recs[0] = mkrec(700 + (unsigned)i, id[0], &lens[0]);
+		plant(dir, "deadhost.4242.0.seg", id, recs, lens, 1, NULL, 0);
+		put_in(dir, moving[i].from, id[0], recs[0], lens[0]);
+		snprintf(name, sizeof(name), "%s.json", id[0]);
+		memset(&m, 0, sizeof(m));
+		m.dir = dir;
+		m.name = name;
+		m.from = moving[i].from;
+		m.to = moving[i].to;
+		m.before = moving[i].before;
+		hook_ctx = &m;
+		hook = mover_hook;
+		err = eh_journal_recover(&sp, &rep);
+		hook = NULL;
+		T_EQ_INT(err, EH_OK);
+		T_CHECK(m.moved);
+		rep_eq(&rep, 1, 1, 0, 0, moving[i].name);
+		T_CHECK(holds(dir, moving[i].to, id[0], recs[0], lens[0]));
+		for (f = 0; f < sizeof(all) / sizeof(all[0]); f++)
+			if (strcmp(all[f], moving[i].to) != 0 &&
+			    exists(dir, all[f], id[0])) {
+				fprintf(stderr, "  %s: also in %s/\n",
+				    moving[i].name, all[f]);
+				t_failed++;
+			}
+		free(recs[0]);
+		eh_spool_close(&sp);
+		t_rmtree(dir);
+		free(dir);
+	}
+}
+
 const struct t_case t_journal[] = {
 	{ "frame: head, parse, check round trip (0 B to 1 MiB)",
 	    frame_round_trip },
@@ -1316,5 +2164,15 @@ const struct t_case t_journal[] = {
 	    recover_after_crash },
 	{ "recover: beside a live writer, takes none of its segments",
 	    recover_beside_writer },
+	{ "group: no append after another thread's torn frame",
+	    group_torn_race },
+	{ "group: a segment torn by a short write goes, at a tick or close",
+	    group_torn_retired },
+	{ "group: after a failed syncfs, records written again durably",
+	    group_syncfs_failed },
+	{ "group: a segment a recoverer took before its lock is made again",
+	    group_lock_race },
+	{ "recover: a record a drainer moves meanwhile is not stored twice",
+	    recover_moving },
 	{ NULL, NULL }
 };
