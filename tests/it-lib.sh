@@ -291,7 +291,7 @@ it_worker_ready() {
 	while [ "$iwr_i" -lt 200 ]; do
 		iwr_pid=$(cat "$IT_DIR/$1.pid" 2>/dev/null)
 		if [ -n "$iwr_pid" ] &&
-		    grep -q "FastCGI ready.*pid $iwr_pid\"" \
+		    grep -q "FastCGI ready.*pid $iwr_pid[\",]" \
 		    "$IT_DIR/logs/$1.log" 2>/dev/null; then
 			return 0
 		fi
