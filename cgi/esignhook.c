@@ -511,6 +511,7 @@ struct server {
 	atomic_int stopping;
 	struct eh_journal *journal;     /* group commit; NULL: file */
 	atomic_int keeper_stop;
+	atomic_int publisher_stop;
 	int sandboxed_spool;            /* Landlock names the spool's inode */
 	atomic_int restart;             /* exit EX_TEMPFAIL for a restart */
 	struct in_addr web[WEB_SERVERS_MAX]; /* FCGI_WEB_SERVER_ADDRS */
@@ -979,6 +980,42 @@ journal_log(const struct eh_log *lg, const char *what, enum eh_err err,
 }
 
 /*
+ * The journal's publisher: writes the new/ files of what the journal
+ * acknowledged, in order (eh_journal_publish).  A file it cannot write
+ * is the keeper's to replay; logged once a minute at most.
+ */
+#define PUBLISH_WAIT_MS 100
+
+static void *
+publisher_main(void *arg)
+{
+	struct server *srv = arg;
+	struct eh_journal_report rep;
+	struct timespec now, logged = { 0, 0 };
+	sigset_t all;
+	enum eh_err err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&srv->publisher_stop)) {
+		err = eh_journal_publish(srv->journal, PUBLISH_WAIT_MS, &rep);
+		if (err == EH_OK)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (logged.tv_sec == 0 ||
+		    now.tv_sec - logged.tv_sec >= KEEPER_LOG_EVERY_S) {
+			eh_log_msg(&srv->lg, LOG_ERR, "journal: a new/ file "
+			    "cannot be written (%s: %s); the event is safe in "
+			    "the journal, and written again before its "
+			    "segment goes", rep.sys_op != NULL ? rep.sys_op :
+			    "?", eh_errno_str(rep.sys_errno));
+			logged = now;
+		}
+	}
+	return NULL;
+}
+
+/*
  * The journal's keeper: seals a segment a second old, and removes what
  * a syncfs made durable in new/ (eh_journal_tick).  A failure leaves
  * the segments where they are, so it is only logged.
@@ -1090,11 +1127,12 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	struct eh_journal_report rep;
 	struct sigaction sa;
 	sigset_t set, old;
-	pthread_t keeper;
+	pthread_t keeper, publisher;
 	unsigned i, alive;
 	char note[256];
 	enum eh_err err;
-	int sig, rc, spool_ok, landlocked = 0, keeping = 0;
+	int sig, rc, spool_ok, landlocked = 0, keeping = 0, publishing = 0;
+	int want_publisher = 0;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
@@ -1132,6 +1170,14 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 				    "by file (ESIGNHOOK_SPOOL_COMMIT=file)",
 				    cfg->spool, sp.sys_op ? sp.sys_op : "?",
 				    eh_errno_str(sp.sys_errno));
+			else if (eh_journal_set_publisher(srv.journal) ==
+			    EH_OK)
+				want_publisher = 1;
+			else
+				eh_log_msg(lg, LOG_WARNING, "journal: no "
+				    "publisher (the spool cannot be opened "
+				    "again): each thread writes its new/ "
+				    "files");
 		}
 	} else
 		eh_log_msg(lg, LOG_ERR, "spool %s cannot be opened: every "
@@ -1166,6 +1212,22 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 
+	/* The journal's threads before the workers that need them. */
+	if (srv.journal != NULL) {
+		if (pthread_create(&keeper, NULL, keeper_main, &srv) != 0) {
+			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
+			return 1;
+		}
+		keeping = 1;
+	}
+	if (want_publisher) {
+		if (pthread_create(&publisher, NULL, publisher_main, &srv) !=
+		    0) {
+			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
+			return 1;
+		}
+		publishing = 1;
+	}
 	w = calloc(cfg->threads, sizeof(*w));
 	if (w == NULL)
 		return 1;
@@ -1175,13 +1237,6 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
 			return 1;
 		}
-	}
-	if (srv.journal != NULL) {
-		if (pthread_create(&keeper, NULL, keeper_main, &srv) != 0) {
-			eh_log_msg(lg, LOG_ERR, "pthread_create failed");
-			return 1;
-		}
-		keeping = 1;
 	}
 	eh_log_msg(lg, LOG_INFO, "FastCGI ready: %u threads, pid %ld, "
 	    "commit %s", cfg->threads, (long)getpid(),
@@ -1204,7 +1259,12 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(w[i].tid, NULL);
 	free(w);
-	/* Every request is answered: what the journal holds is in new/. */
+	/* Every request is answered; what the publisher has not written,
+	 * eh_journal_close writes. */
+	if (publishing) {
+		atomic_store(&srv.publisher_stop, 1);
+		pthread_join(publisher, NULL);
+	}
 	if (keeping) {
 		atomic_store(&srv.keeper_stop, 1);
 		pthread_join(keeper, NULL);

@@ -484,8 +484,26 @@ enum eh_err eh_journal_open(struct eh_journal **jp, struct eh_spool *sp);
 enum eh_err eh_journal_tick(struct eh_journal *j, int64_t max_age_ms,
     struct eh_journal_report *rep);
 /*
- * Seal and retire everything (the threads storing through j are gone),
- * then free j.  What cannot be retired stays for recovery.  NULL is
+ * Hand new/ to a publisher: from now on a delivery is answered once its
+ * frame is synced, and eh_journal_publish, called in a loop by one
+ * thread of the caller's, writes the new/ files in order (one writer:
+ * on ext4 sixteen threads creating files beside the journal's commits
+ * stall each other).  Acknowledgements wait when new/ falls 2 MiB of
+ * records behind.  Call before the threads that store start; without
+ * it each thread writes its own new/ file before its reply.
+ */
+enum eh_err eh_journal_set_publisher(struct eh_journal *j);
+/*
+ * Write the new/ files of the oldest records synced and not yet
+ * published, waiting up to wait_ms for some; rep->records counts them.
+ * A file that cannot be written is left to the keeper's replay (an
+ * error says which call failed).
+ */
+enum eh_err eh_journal_publish(struct eh_journal *j, int64_t wait_ms,
+    struct eh_journal_report *rep);
+/*
+ * Seal and retire everything (the threads storing through j are gone,
+ * the publisher too: what it left is published first), then free j.  What cannot be retired stays for recovery.  NULL is
  * fine.
  */
 enum eh_err eh_journal_close(struct eh_journal *j,

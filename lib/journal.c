@@ -51,6 +51,9 @@
 /* A segment this large is sealed at the next append, whatever its age. */
 #define SEG_MAX (16L * 1024 * 1024)
 #define SEG_NAME_MAX 96
+/* How far, in bytes of records, new/ may be behind the journal before
+ * acknowledgements wait for the publisher: about a second of its work. */
+#define LAG_MAX (2UL * 1024 * 1024)
 
 static const unsigned char magic[4] = { 'E', 'H', 'J', '1' };
 /* What ends a segment cut back when it cannot be cut: a head that
@@ -63,7 +66,11 @@ struct seg {
 	char name[SEG_NAME_MAX];
 	uint64_t written;       /* bytes appended */
 	uint64_t synced;        /* of them, covered by an fdatasync */
-	unsigned pending;       /* appended, their new/ file not yet written */
+	uint64_t published;     /* of those, with their new/ files written
+	                         * by the publisher (eh_journal_publish) */
+	unsigned seq;           /* its number: the publisher goes in order */
+	unsigned pending;       /* appended, their new/ file not yet written
+	                         * by their own thread (no publisher) */
 	int broken;             /* a write or sync failed: append no more */
 	int failed;             /* a sync failed: what was not synced is off */
 	int sync_errno;         /* that sync's errno */
@@ -76,7 +83,12 @@ struct seg {
 struct eh_journal {
 	pthread_mutex_t mu;
 	pthread_cond_t synced;  /* a sync ended */
+	pthread_cond_t work;    /* records synced: the publisher's wake-up */
+	pthread_cond_t room;    /* the publisher caught up some */
 	int syncing;            /* a thread is in fdatasync */
+	int publisher;          /* new/ files by eh_journal_publish */
+	uint64_t lag;           /* bytes synced, not yet published */
+	struct eh_spool pub;    /* the publisher's handle */
 	struct seg *active;     /* appended to; NULL: made at the next */
 	struct seg *sealed;     /* appended to no more, not yet removed */
 	int jfd;                /* journal/ */
@@ -234,6 +246,7 @@ seg_create(struct eh_journal *j, unsigned seq, struct eh_spool *err_sp)
 		return NULL;
 	}
 	s->fd = -1;
+	s->seq = seq;
 	for (i = 0; i < SEG_TRIES; i++) {
 		if (i == 0)
 			snprintf(s->name, sizeof(s->name), "%s.%ld.%u"
@@ -323,12 +336,21 @@ eh_journal_open(struct eh_journal **jp, struct eh_spool *sp)
 		errno = ENOMEM;
 		goto bad;
 	}
+	if (pthread_cond_init(&j->work, NULL) != 0 ||
+	    pthread_cond_init(&j->room, NULL) != 0) {
+		/* Never fails on Linux (no attributes); a leak if it did. */
+		errno = ENOMEM;
+		goto bad;
+	}
+	eh_spool_init(&j->pub);
 	/* The first segment now: where it cannot be made or locked (no
 	 * OFD locks: recovery could never tell it from a dead writer's),
 	 * the caller hears it before serving. */
 	j->active = seg_create(j, j->seq++, sp);
 	if (j->active == NULL) {
 		err = jfail(sp, sp->sys_errno, sp->sys_op);
+		pthread_cond_destroy(&j->room);
+		pthread_cond_destroy(&j->work);
 		pthread_cond_destroy(&j->synced);
 		pthread_mutex_destroy(&j->mu);
 		close(j->jfd);
@@ -388,8 +410,10 @@ sync_all(struct eh_journal *j)
 	for (i = 0; i < n; i++) {
 		s = want[i].s;
 		if (rc[i] == 0) {
-			if (want[i].upto > s->synced)
+			if (want[i].upto > s->synced) {
+				j->lag += want[i].upto - s->synced;
 				s->synced = want[i].upto;
+			}
 			continue;
 		}
 		/* Sticky: a later fdatasync may say 0 for pages the kernel
@@ -405,6 +429,8 @@ sync_all(struct eh_journal *j)
 	}
 	j->syncing = 0;
 	pthread_cond_broadcast(&j->synced);
+	if (j->publisher)
+		pthread_cond_signal(&j->work);
 }
 
 enum eh_err
@@ -428,6 +454,10 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 	iov[1].iov_base = (void *)(uintptr_t)rec;
 	iov[1].iov_len = len;
 	pthread_mutex_lock(&j->mu);
+	/* The publisher keeps up, or the acknowledgements wait for it:
+	 * new/ stays within LAG_MAX of what was acknowledged. */
+	while (j->publisher && j->lag > LAG_MAX)
+		pthread_cond_wait(&j->room, &j->mu);
 	/* Until the active segment is fit: another thread's may have
 	 * broken while this one made its own. */
 	while ((s = j->active) == NULL || s->broken || s->written >= SEG_MAX) {
@@ -464,7 +494,8 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 		clock_gettime(CLOCK_MONOTONIC, &s->born);
 	s->written += (uint64_t)n;
 	end = s->written;
-	s->pending++;
+	if (!j->publisher)
+		s->pending++;
 	while (s->synced < end && !s->failed) {
 		if (!j->syncing)
 			sync_all(j);
@@ -473,12 +504,15 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 	}
 	if (s->synced < end) {
 		e = s->sync_errno;
-		s->pending--;
+		if (!j->publisher)
+			s->pending--;
 		pthread_mutex_unlock(&j->mu);
 		return jfail(sp, e, "journal fdatasync");
 	}
+	/* With a publisher, its new/ file is the publisher's to write. */
+	if (!j->publisher)
+		*segp = s;
 	pthread_mutex_unlock(&j->mu);
-	*segp = s;
 	return EH_OK;
 }
 
@@ -816,9 +850,10 @@ age_ms(const struct timespec *t)
  * and nothing in it waits for a sync (past a failed write, a torn
  * tail that no one waits for). */
 static int
-retirable(const struct seg *s)
+retirable(const struct eh_journal *j, const struct seg *s)
 {
-	return s->pending == 0 && (s->synced == s->written || s->broken);
+	return s->pending == 0 && (s->synced == s->written || s->broken) &&
+	    (!j->publisher || s->published >= s->synced);
 }
 
 static int
@@ -877,7 +912,7 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	}
 	for (pp = &j->sealed; *pp != NULL;) {
 		s = *pp;
-		if (retirable(s)) {
+		if (retirable(j, s)) {
 			*pp = s->next;
 			s->next = done;
 			done = s;
@@ -958,15 +993,132 @@ eh_journal_tick(struct eh_journal *j, int64_t max_age_ms,
 	return retire(j, 1, 1, max_age_ms, rep);
 }
 
+/* ---- the publisher ---- */
+
+enum eh_err
+eh_journal_set_publisher(struct eh_journal *j)
+{
+	enum eh_err err;
+
+	err = eh_spool_open(&j->pub, j->sp.path);
+	if (err == EH_OK)
+		j->publisher = 1;
+	return err;
+}
+
+/* The oldest segment with records synced and not published; NULL. */
+static struct seg *
+unpublished(struct eh_journal *j)
+{
+	struct seg *s, *best = NULL;
+
+	if (j->active != NULL && j->active->published < j->active->synced)
+		best = j->active;
+	for (s = j->sealed; s != NULL; s = s->next)
+		if (s->published < s->synced &&
+		    (best == NULL || s->seq < best->seq))
+			best = s;
+	return best;
+}
+
+/*
+ * Write the new/ files of the frames in [from, to) of the segment at
+ * fd, read back from it (the page cache: they were just written).  The
+ * number of bytes gone through; *missed set when a file could not be
+ * written (the segment is then replayed before it goes).
+ */
+static uint64_t
+publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
+    int *missed, struct eh_journal_report *rep)
+{
+	unsigned char head[EH__JFRAME_HEAD];
+	char id[EH_ID_LEN + 1], *rec;
+	uint64_t at = from;
+	size_t len;
+	ssize_t n;
+
+	while (at < to) {
+		n = pread(fd, head, sizeof(head), (off_t)at);
+		if (n != (ssize_t)sizeof(head) ||
+		    eh__jframe_parse(head, id, &len) != 0 ||
+		    at + sizeof(head) + len > to) {
+			/* Cannot be: the range was synced whole frames.  The
+			 * keeper's replay reads it again before it goes. */
+			*missed = 1;
+			return to - from;
+		}
+		rec = malloc(len > 0 ? len : 1);
+		n = rec == NULL ? -1 : pread(fd, rec, len,
+		    (off_t)(at + sizeof(head)));
+		if (n != (ssize_t)len ||
+		    eh__spool_file(&j->pub, j->pub.newfd, id, rec, len, 0) !=
+		    EH_OK) {
+			*missed = 1;
+			rep->sys_errno = j->pub.sys_errno;
+			rep->sys_op = j->pub.sys_op;
+		} else
+			rep->records++;
+		free(rec);
+		at += sizeof(head) + len;
+	}
+	return to - from;
+}
+
+enum eh_err
+eh_journal_publish(struct eh_journal *j, int64_t wait_ms,
+    struct eh_journal_report *rep)
+{
+	struct timespec until;
+	struct seg *s;
+	uint64_t from, to, done;
+	int missed = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(wait_ms / 1000);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&j->mu);
+	while ((s = unpublished(j)) == NULL)
+		if (wait_ms <= 0 || pthread_cond_timedwait(&j->work, &j->mu,
+		    &until) != 0) {
+			pthread_mutex_unlock(&j->mu);
+			return EH_OK;
+		}
+	from = s->published;
+	to = s->synced;
+	pthread_mutex_unlock(&j->mu);
+	/* Only the publisher moves published, and a segment with records
+	 * unpublished is not retired: s stays while the lock is let go. */
+	done = publish_range(j, s->fd, from, to, &missed, rep);
+	pthread_mutex_lock(&j->mu);
+	s->published = from + done;
+	j->lag -= done < j->lag ? done : j->lag;
+	if (missed)
+		s->replay = 1;
+	pthread_cond_broadcast(&j->room);
+	pthread_mutex_unlock(&j->mu);
+	return missed ? jfail(&j->pub, rep->sys_errno, rep->sys_op != NULL ?
+	    rep->sys_op : "journal publish") : EH_OK;
+}
+
 enum eh_err
 eh_journal_close(struct eh_journal *j, struct eh_journal_report *rep)
 {
+	struct eh_journal_report prep;
 	struct seg *s;
 	enum eh_err err;
 
 	memset(rep, 0, sizeof(*rep));
 	if (j == NULL)
 		return EH_OK;
+	/* The publisher has stopped: what it left is published here. */
+	if (j->publisher)
+		while (unpublished(j) != NULL)
+			(void)eh_journal_publish(j, 0, &prep);
 	err = retire(j, 1, 0, 0, rep);
 	/* What is left stays on disk, unlocked once closed: recovery's. */
 	while (j->active != NULL || j->sealed != NULL) {
@@ -981,9 +1133,12 @@ eh_journal_close(struct eh_journal *j, struct eh_journal_report *rep)
 			(void)unlinkat(j->jfd, s->name, 0);
 		seg_free(s);
 	}
+	pthread_cond_destroy(&j->room);
+	pthread_cond_destroy(&j->work);
 	pthread_cond_destroy(&j->synced);
 	pthread_mutex_destroy(&j->mu);
 	close(j->jfd);
+	eh_spool_close(&j->pub);
 	eh_spool_close(&j->sp);
 	free(j);
 	return err;

@@ -777,7 +777,8 @@ store(struct eh_spool *sp, const struct eh_event *ev,
 	}
 	if (sp->journal != NULL && eh__journal_serves(sp->journal, sp)) {
 		err = eh__journal_commit(sp->journal, sp, id, rec, len, &seg);
-		if (err == EH_OK)
+		/* No seg: the journal's publisher writes the file. */
+		if (err == EH_OK && seg != NULL)
 			eh__journal_release(sp->journal, seg,
 			    eh__spool_file(sp, sp->newfd, id, rec, len, 0) ==
 			    EH_OK);

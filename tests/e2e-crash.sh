@@ -470,10 +470,11 @@ set -- $(awk '{ s += $1; r += $2; w += $3; t += $4 }
 G_STARTS=$1 G_SEGS=$2 G_RECS=$3 G_WRITTEN=$4 G_TORN=$5
 [ "$G_SEGS" -gt 0 ] ||
     chk_fail "no 'journal recovery: N segments' line with N > 0 after ${KILLS:-?} kills"
-# A record written again had no new/ file when its writer died, so
-# its request was never answered.
-[ "$G_WRITTEN" -le "${NOREPLY:-0}" ] ||
-    chk_fail "$G_WRITTEN records written again, but only ${NOREPLY:-0} requests without a reply"
+# A record written again had no new/ file when its writer died: a
+# request never answered, or one answered whose file the publisher had
+# not written yet (it follows the journal by up to 2 MiB).  Not bounded
+# by the requests without a reply, then; the checks above say no event
+# has two files and every answered one is there.
 grep -h 'level=error' "$T"/wlogs/*.log >"$T/errors"
 [ -s "$T/errors" ] && chk_fail "level=error: $(head -n 3 "$T/errors" | tr '\n' ' ')"
 chk_done "crash, group commit: every worker ($n_ready) in group mode; recovery ran at $G_STARTS starts after the kills ($G_SEGS segments, $G_RECS records, $G_WRITTEN written again, $G_TORN torn tails dropped), no level=error line"
