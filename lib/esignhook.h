@@ -446,9 +446,10 @@ enum eh_err eh_spool_count(struct eh_spool *sp, unsigned long *n);
  * One per receiver process, shared by its threads (it has its own
  * lock).  A spool handle whose journal is set and names the same new/
  * stores through it: eh_spool_put appends the record to the active
- * segment, waits for one fdatasync that covers it (the first waiter
- * makes it for everyone appended by then), then writes new/<id>.json
- * without an fsync.  A segment is removed only once a syncfs(2) made
+ * segment and waits for one fdatasync that covers it (the first waiter
+ * makes it for everyone appended by then); new/<id>.json is then
+ * written without an fsync, by the journal's publisher
+ * (eh_journal_set_publisher) or else by the thread itself.  A segment is removed only once a syncfs(2) made
  * every event in it durable in new/ (eh_journal_tick).
  */
 struct eh_journal;

@@ -6,8 +6,10 @@
  * fdatasync that covers it.  The first thread to wait makes that call
  * for everyone appended by then; the others wait on a condition
  * variable.  So a burst of N callbacks costs one journal commit, not
- * the 2N of file mode.  Only then does the thread write new/<id>.json,
- * without an fsync, and answer.
+ * the 2N of file mode.  Then the thread answers, and one publisher
+ * thread writes the new/<id>.json files, without an fsync, in the
+ * journal's order (without a publisher, each thread writes its own
+ * before it answers).
  *
  * A segment is removed only once every event in it is durable in new/:
  * the keeper (eh_journal_tick) seals the active segment once a second,
