@@ -1196,6 +1196,136 @@ group_threads(void)
 	free(dir);
 }
 
+struct publisher {
+	struct eh_journal *j;
+	atomic_int stop;
+	unsigned long records;
+	int errors;
+};
+
+static void *
+publisher_main(void *arg)
+{
+	struct publisher *pb = arg;
+	struct eh_journal_report rep;
+
+	while (!atomic_load(&pb->stop)) {
+		if (eh_journal_publish(pb->j, 20, &rep) != EH_OK)
+			pb->errors++;
+		pb->records += rep.records;
+	}
+	return NULL;
+}
+
+/*
+ * With a publisher, threads are answered once synced and the publisher
+ * writes every new/ file: all there, whole, after it stops and close.
+ */
+static void
+group_publisher(void)
+{
+	static struct putter p[THREADS];
+	struct publisher pb;
+	struct keeper k;
+	struct eh_spool sp;
+	struct eh_journal *j;
+	struct eh_journal_report rep;
+	pthread_t tid[THREADS], ktid, ptid;
+	char *dir = t_tmpdir(), *newdir = sub(dir, "new"), *jdir =
+	    sub(dir, "journal"), rel[128], *path, *buf;
+	size_t t, i, len;
+
+	group_open(&sp, &j, dir);
+	T_EQ_INT(eh_journal_set_publisher(j), EH_OK);
+	atomic_store(&writers_left, THREADS);
+	memset(&k, 0, sizeof(k));
+	k.j = j;
+	memset(&pb, 0, sizeof(pb));
+	pb.j = j;
+	T_EQ_INT(pthread_create(&ptid, NULL, publisher_main, &pb), 0);
+	T_EQ_INT(pthread_create(&ktid, NULL, keeper_main, &k), 0);
+	for (t = 0; t < THREADS; t++) {
+		memset(&p[t], 0, sizeof(p[t]));
+		p[t].dir = dir;
+		p[t].j = j;
+		T_EQ_INT(pthread_create(&tid[t], NULL, putter_main, &p[t]),
+		    0);
+	}
+	for (t = 0; t < THREADS; t++)
+		pthread_join(tid[t], NULL);
+	pthread_join(ktid, NULL);
+	atomic_store(&pb.stop, 1);
+	pthread_join(ptid, NULL);
+	T_EQ_INT(pb.errors, 0);
+	T_EQ_INT(k.errors, 0);
+	T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+	/* What the publisher left, close wrote: every record once. */
+	T_CHECK(pb.records <= THREADS * PUTS);
+	T_EQ_INT(t_count_files(jdir), 0);
+	T_EQ_INT(t_count_files(newdir), THREADS * PUTS);
+	for (t = 0; t < THREADS; t++) {
+		T_EQ_INT(p[t].errors, 0);
+		for (i = 0; i < PUTS; i++) {
+			snprintf(rel, sizeof(rel), "new/%.40s.json",
+			    p[t].id[i]);
+			path = sub(dir, rel);
+			buf = t_read_file(path, &len);
+			T_CHECK(buf != NULL && len > 0 &&
+			    strstr(buf, p[t].id[i]) != NULL);
+			free(buf);
+			free(path);
+		}
+	}
+	sp.journal = NULL;
+	eh_spool_close(&sp);
+	t_rmtree(dir);
+	free(newdir);
+	free(jdir);
+	free(dir);
+}
+
+/*
+ * A publisher set but not running: a put is answered with nothing in
+ * new/ (the file is the publisher's), one publish call writes it, and
+ * close writes what is left.
+ */
+static void
+group_publisher_calls(void)
+{
+	struct eh_spool sp;
+	struct eh_journal *j;
+	struct eh_journal_report rep;
+	struct eh_event ev;
+	char *dir = t_tmpdir(), *newdir = sub(dir, "new"), *jdir =
+	    sub(dir, "journal"), id[EH_ID_LEN + 1];
+	int dup;
+
+	group_open(&sp, &j, dir);
+	T_EQ_INT(eh_journal_set_publisher(j), EH_OK);
+	form_event(&ev, "TransID=14&EventType=transaction");
+	T_EQ_INT(eh_spool_put(&sp, &ev, NULL, id, &dup), EH_OK);
+	T_EQ_INT(t_count_files(newdir), 0);
+	T_EQ_INT(eh_journal_publish(j, 0, &rep), EH_OK);
+	T_EQ_INT(rep.records, 1);
+	T_EQ_INT(t_count_files(newdir), 1);
+	/* Nothing left: a wait of 0 returns at once. */
+	T_EQ_INT(eh_journal_publish(j, 0, &rep), EH_OK);
+	T_EQ_INT(rep.records, 0);
+	T_EQ_INT(eh_spool_put(&sp, &ev, NULL, id, &dup), EH_OK);
+	T_EQ_INT(eh_spool_put(&sp, &ev, NULL, id, &dup), EH_OK);
+	T_EQ_INT(t_count_files(newdir), 1);
+	T_EQ_INT(eh_journal_close(j, &rep), EH_OK);
+	T_EQ_INT(t_count_files(newdir), 3);
+	T_EQ_INT(t_count_files(jdir), 0);
+	eh_event_free(&ev);
+	sp.journal = NULL;
+	eh_spool_close(&sp);
+	t_rmtree(dir);
+	free(newdir);
+	free(jdir);
+	free(dir);
+}
+
 /* ---- recovery ---- */
 
 /* A planted segment: frames of records 0..n-1 (of recs), then a tail. */
@@ -2153,6 +2283,10 @@ const struct t_case t_journal[] = {
 	{ "group: a failed new/ write is replayed by the keeper",
 	    group_replay },
 	{ "group: threads storing while the keeper ticks", group_threads },
+	{ "group: a publisher writes every new/ file, close the rest",
+	    group_publisher },
+	{ "group: with a publisher, a put's file waits for a publish",
+	    group_publisher_calls },
 	{ "recover: missing, whole, short or empty in each folder",
 	    recover_placed },
 	{ "recover: torn or corrupt tails dropped, records before kept",
