@@ -299,6 +299,7 @@ enum eh_err
 eh_journal_open(struct eh_journal **jp, struct eh_spool *sp)
 {
 	struct eh_journal *j;
+	pthread_condattr_t ca;
 	enum eh_err err;
 	int created = 0;
 
@@ -338,12 +339,16 @@ eh_journal_open(struct eh_journal **jp, struct eh_spool *sp)
 		errno = ENOMEM;
 		goto bad;
 	}
-	if (pthread_cond_init(&j->work, NULL) != 0 ||
+	/* The publisher's timed wait, on a clock that does not step. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&j->work, &ca) != 0 ||
 	    pthread_cond_init(&j->room, NULL) != 0) {
-		/* Never fails on Linux (no attributes); a leak if it did. */
+		/* Never fails on Linux; a leak if it did. */
 		errno = ENOMEM;
 		goto bad;
 	}
+	pthread_condattr_destroy(&ca);
 	eh_spool_init(&j->pub);
 	/* The first segment now: where it cannot be made or locked (no
 	 * OFD locks: recovery could never tell it from a dead writer's),
@@ -496,8 +501,9 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 		clock_gettime(CLOCK_MONOTONIC, &s->born);
 	s->written += (uint64_t)n;
 	end = s->written;
-	if (!j->publisher)
-		s->pending++;
+	/* Waiting for its sync, the thread holds the segment: the keeper
+	 * retires none with a waiter (a broken one might look done). */
+	s->pending++;
 	while (s->synced < end && !s->failed) {
 		if (!j->syncing)
 			sync_all(j);
@@ -506,13 +512,15 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 	}
 	if (s->synced < end) {
 		e = s->sync_errno;
-		if (!j->publisher)
-			s->pending--;
+		s->pending--;
 		pthread_mutex_unlock(&j->mu);
 		return jfail(sp, e, "journal fdatasync");
 	}
-	/* With a publisher, its new/ file is the publisher's to write. */
-	if (!j->publisher)
+	/* With a publisher, its new/ file is the publisher's to write;
+	 * else the thread's, which gives the segment back after it. */
+	if (j->publisher)
+		s->pending--;
+	else
 		*segp = s;
 	pthread_mutex_unlock(&j->mu);
 	return EH_OK;
@@ -1031,7 +1039,7 @@ unpublished(struct eh_journal *j)
  */
 static uint64_t
 publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
-    int *missed, struct eh_journal_report *rep)
+    int broken, int *missed, struct eh_journal_report *rep)
 {
 	unsigned char head[EH__JFRAME_HEAD];
 	char id[EH_ID_LEN + 1], *rec;
@@ -1044,9 +1052,14 @@ publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
 		if (n != (ssize_t)sizeof(head) ||
 		    eh__jframe_parse(head, id, &len) != 0 ||
 		    at + sizeof(head) + len > to) {
-			/* Cannot be: the range was synced whole frames.  The
-			 * keeper's replay reads it again before it goes. */
-			*missed = 1;
+			/* In a broken segment, the torn tail a failed write
+			 * left (synced with the frames before it): the end.
+			 * Elsewhere it cannot be: the keeper's replay reads
+			 * the segment again before it goes. */
+			if (!broken) {
+				*missed = 1;
+				rep->sys_op = "journal read";
+			}
 			return to - from;
 		}
 		rec = malloc(len > 0 ? len : 1);
@@ -1073,10 +1086,10 @@ eh_journal_publish(struct eh_journal *j, int64_t wait_ms,
 	struct timespec until;
 	struct seg *s;
 	uint64_t from, to, done;
-	int missed = 0;
+	int missed = 0, broken;
 
 	memset(rep, 0, sizeof(*rep));
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += (time_t)(wait_ms / 1000);
 	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
@@ -1092,10 +1105,12 @@ eh_journal_publish(struct eh_journal *j, int64_t wait_ms,
 		}
 	from = s->published;
 	to = s->synced;
+	/* Set before a torn write's bytes can be synced. */
+	broken = s->broken;
 	pthread_mutex_unlock(&j->mu);
 	/* Only the publisher moves published, and a segment with records
 	 * unpublished is not retired: s stays while the lock is let go. */
-	done = publish_range(j, s->fd, from, to, &missed, rep);
+	done = publish_range(j, s->fd, from, to, broken, &missed, rep);
 	pthread_mutex_lock(&j->mu);
 	s->published = from + done;
 	j->lag -= done < j->lag ? done : j->lag;
