@@ -56,6 +56,10 @@
 /* How far, in bytes of records, new/ may be behind the journal before
  * acknowledgements wait for the publisher: about a second of its work. */
 #define LAG_MAX (2UL * 1024 * 1024)
+/* What one publish call writes at most before it lets waiting
+ * acknowledgements know: some tens of milliseconds of work, not the
+ * whole lag. */
+#define PUBLISH_CHUNK (32UL * 1024)
 
 static const unsigned char magic[4] = { 'E', 'H', 'J', '1' };
 /* What ends a segment cut back when it cannot be cut: a head that
@@ -1033,9 +1037,10 @@ unpublished(struct eh_journal *j)
 
 /*
  * Write the new/ files of the frames in [from, to) of the segment at
- * fd, read back from it (the page cache: they were just written).  The
- * number of bytes gone through; *missed set when a file could not be
- * written (the segment is then replayed before it goes).
+ * fd, read back from it (the page cache: they were just written), and
+ * stop after PUBLISH_CHUNK bytes of them.  The number of bytes gone
+ * through; *missed set when a file could not be written (the segment
+ * is then replayed before it goes).
  */
 static uint64_t
 publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
@@ -1047,7 +1052,7 @@ publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
 	size_t len;
 	ssize_t n;
 
-	while (at < to) {
+	while (at < to && at - from < PUBLISH_CHUNK) {
 		n = pread(fd, head, sizeof(head), (off_t)at);
 		if (n != (ssize_t)sizeof(head) ||
 		    eh__jframe_parse(head, id, &len) != 0 ||
@@ -1076,7 +1081,7 @@ publish_range(struct eh_journal *j, int fd, uint64_t from, uint64_t to,
 		free(rec);
 		at += sizeof(head) + len;
 	}
-	return to - from;
+	return at - from;
 }
 
 enum eh_err
