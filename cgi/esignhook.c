@@ -980,6 +980,37 @@ journal_log(const struct eh_log *lg, const char *what, enum eh_err err,
 }
 
 /*
+ * Whether a journal thread's failure is to be logged: the first after
+ * a success, then once a minute while it lasts.  *last is when the last
+ * one was (0: none since a success).
+ */
+static int
+failure_news(struct timespec *last, int failed)
+{
+	struct timespec now;
+
+	if (!failed) {
+		last->tv_sec = 0;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last->tv_sec != 0 && now.tv_sec - last->tv_sec < KEEPER_LOG_EVERY_S)
+		return 0;
+	*last = now;
+	return 1;
+}
+
+/* The journal's threads take no signal: the main thread's. */
+static void
+block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+/*
  * The journal's publisher: writes the new/ files of what the journal
  * acknowledged, in order (eh_journal_publish).  A file it cannot write
  * is the keeper's to replay; logged once a minute at most.
@@ -991,26 +1022,18 @@ publisher_main(void *arg)
 {
 	struct server *srv = arg;
 	struct eh_journal_report rep;
-	struct timespec now, logged = { 0, 0 };
-	sigset_t all;
+	struct timespec logged = { 0, 0 };
 	enum eh_err err;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	block_signals();
 	while (!atomic_load(&srv->publisher_stop)) {
 		err = eh_journal_publish(srv->journal, PUBLISH_WAIT_MS, &rep);
-		if (err == EH_OK)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (logged.tv_sec == 0 ||
-		    now.tv_sec - logged.tv_sec >= KEEPER_LOG_EVERY_S) {
+		if (failure_news(&logged, err != EH_OK))
 			eh_log_msg(&srv->lg, LOG_ERR, "journal: a new/ file "
 			    "cannot be written (%s: %s); the event is safe in "
 			    "the journal, and written again before its "
 			    "segment goes", rep.sys_op != NULL ? rep.sys_op :
 			    "?", eh_errno_str(rep.sys_errno));
-			logged = now;
-		}
 	}
 	return NULL;
 }
@@ -1026,23 +1049,15 @@ keeper_main(void *arg)
 	struct server *srv = arg;
 	const struct timespec pause = { 0, KEEPER_TICK_MS * 1000000L };
 	struct eh_journal_report rep;
-	struct timespec now, logged = { 0, 0 };
-	sigset_t all;
+	struct timespec logged = { 0, 0 };
 	enum eh_err err;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	block_signals();
 	while (!atomic_load(&srv->keeper_stop)) {
 		err = eh_journal_tick(srv->journal, SEGMENT_AGE_MS, &rep);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (err == EH_OK) {
+		/* A success is logged when it did something worth saying. */
+		if (failure_news(&logged, err != EH_OK) || err == EH_OK)
 			journal_log(&srv->lg, "journal", err, &rep);
-			logged.tv_sec = 0;      /* the next failure is news */
-		} else if (logged.tv_sec == 0 ||
-		    now.tv_sec - logged.tv_sec >= KEEPER_LOG_EVERY_S) {
-			journal_log(&srv->lg, "journal", err, &rep);
-			logged = now;
-		}
 		(void)nanosleep(&pause, NULL);
 	}
 	return NULL;
