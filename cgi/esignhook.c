@@ -961,22 +961,23 @@ out:
 /* A failure the keeper keeps meeting is logged once a minute. */
 #define KEEPER_LOG_EVERY_S 60
 
+/*
+ * A journal step's line: a failure always; a success when it wrote
+ * something again or dropped a tail, or (every) when it removed
+ * segments of a dead writer (recovery).
+ */
 static void
-journal_log(const struct eh_log *lg, const char *what, enum eh_err err,
-    const struct eh_journal_report *rep)
+journal_log(const struct eh_log *lg, const char *what, int recovery,
+    enum eh_err err, const struct eh_journal_report *rep)
 {
-	if (err != EH_OK)
-		eh_log_msg(lg, LOG_ERR, "%s: %lu records read, %lu written "
-		    "again, %u segments removed; failed: %s (%s: %s); the "
-		    "rest is kept for the next try", what, rep->records,
-		    rep->rewritten, rep->segments, eh_strerror(err),
-		    rep->sys_op != NULL ? rep->sys_op : "?",
-		    eh_errno_str(rep->sys_errno));
-	else if (rep->rewritten > 0 || rep->torn > 0 ||
-	    (rep->segments > 0 && strcmp(what, "journal recovery") == 0))
-		eh_log_msg(lg, LOG_INFO, "%s: %u segments, %lu records, %lu "
-		    "written again, %lu torn tails dropped", what,
-		    rep->segments, rep->records, rep->rewritten, rep->torn);
+	char text[512];
+
+	if (err == EH_OK && rep->rewritten == 0 && rep->torn == 0 &&
+	    (!recovery || rep->segments == 0))
+		return;
+	eh_journal_describe(text, sizeof(text), err, rep);
+	eh_log_msg(lg, err != EH_OK ? LOG_ERR : LOG_INFO, "%s: %s", what,
+	    text);
 }
 
 /*
@@ -1057,7 +1058,7 @@ keeper_main(void *arg)
 		err = eh_journal_tick(srv->journal, SEGMENT_AGE_MS, &rep);
 		/* A success is logged when it did something worth saying. */
 		if (failure_news(&logged, err != EH_OK) || err == EH_OK)
-			journal_log(&srv->lg, "journal", err, &rep);
+			journal_log(&srv->lg, "journal", 0, err, &rep);
 		(void)nanosleep(&pause, NULL);
 	}
 	return NULL;
@@ -1176,7 +1177,7 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 		/* Whatever this process's own mode: a group-mode worker that
 		 * died left segments, and this spool may have had one. */
 		err = eh_journal_recover(&sp, &rep);
-		journal_log(lg, "journal recovery", err, &rep);
+		journal_log(lg, "journal recovery", 1, err, &rep);
 		if (cfg->commit == EH_COMMIT_GROUP) {
 			err = eh_journal_open(&srv.journal, &sp);
 			if (err != EH_OK)
@@ -1286,7 +1287,7 @@ run_fcgi(const struct eh_config *cfg, const struct eh_log *lg)
 	}
 	if (srv.journal != NULL) {
 		err = eh_journal_close(srv.journal, &rep);
-		journal_log(lg, "journal at stop", err, &rep);
+		journal_log(lg, "journal at stop", 0, err, &rep);
 	}
 	if (atomic_load(&srv.restart)) {
 		eh_log_msg(lg, LOG_INFO, "stopped for a restart (exit %d)",

@@ -309,20 +309,16 @@ recover_journal(struct ctl *ctl)
 	struct eh_journal_report rep;
 	struct eh_spool sp;
 	enum eh_err err;
+	char text[512];
 
 	if (eh_spool_open(&sp, ctl->rcfg.spool) != EH_OK)
 		return;     /* the pass says why */
 	err = eh_journal_recover(&sp, &rep);
-	if (err != EH_OK)
-		eh_log_msg(&ctl->lg, LOG_ERR, "journal recovery failed: %s "
-		    "(%s: %s); %lu records written again, the rest is kept",
-		    eh_strerror(err), rep.sys_op != NULL ? rep.sys_op : "?",
-		    eh_errno_str(rep.sys_errno), rep.rewritten);
-	else if (rep.segments > 0)
-		eh_log_msg(&ctl->lg, LOG_INFO, "journal recovery: %u "
-		    "segments of stopped receivers, %lu records, %lu written "
-		    "again, %lu torn tails dropped", rep.segments, rep.records,
-		    rep.rewritten, rep.torn);
+	if (err != EH_OK || rep.segments > 0) {
+		eh_journal_describe(text, sizeof(text), err, &rep);
+		eh_log_msg(&ctl->lg, err != EH_OK ? LOG_ERR : LOG_INFO,
+		    "journal recovery: %s", text);
+	}
 	eh_spool_close(&sp);
 }
 

@@ -520,6 +520,10 @@ enum eh_err eh_journal_close(struct eh_journal *j,
  */
 enum eh_err eh_journal_recover(struct eh_spool *sp,
     struct eh_journal_report *rep);
+/* What a step or a recovery did (err, rep), for a log line: the counts,
+ * or the failure and its call. */
+void eh_journal_describe(char *buf, size_t cap, enum eh_err err,
+    const struct eh_journal_report *rep);
 
 /* ------------------------------------------------------------------ */
 /* Request handling: a pure function from request to decision.         */

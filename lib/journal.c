@@ -78,8 +78,8 @@ struct seg {
 	unsigned pending;       /* appended, their new/ file not yet written
 	                         * by their own thread (no publisher) */
 	int broken;             /* a write or sync failed: append no more */
-	int failed;             /* a sync failed: what was not synced is off */
-	int sync_errno;         /* that sync's errno */
+	int sync_errno;         /* a sync failed (its errno): what was not
+	                         * synced is off */
 	int replay;             /* an acknowledged record has no new/ file */
 	int force;              /* a syncfs failed: rewrite every record,
 	                         * durably, before it goes */
@@ -405,12 +405,12 @@ sync_all(struct eh_journal *j)
 	 * records only when it was sealed with a batch under way.  Past
 	 * eight, the next sync takes the rest. */
 	s = j->active;
-	if (s != NULL && s->written > s->synced && !s->failed) {
+	if (s != NULL && s->written > s->synced && s->sync_errno == 0) {
 		want[n].s = s;
 		want[n++].upto = s->written;
 	}
 	for (s = j->sealed; s != NULL && n < 8; s = s->next)
-		if (s->written > s->synced && !s->failed) {
+		if (s->written > s->synced && s->sync_errno == 0) {
 			want[n].s = s;
 			want[n++].upto = s->written;
 		}
@@ -431,7 +431,7 @@ sync_all(struct eh_journal *j)
 		 * dropped.  The records after synced are refused; cut them
 		 * off (or, failing that, zero the first one's head), so that
 		 * recovery does not bring them back. */
-		s->failed = s->broken = 1;
+		s->broken = 1;
 		s->sync_errno = rc[i];
 		if (ftruncate(s->fd, (off_t)s->synced) == 0 ||
 		    pwrite(s->fd, zero_head, sizeof(zero_head),
@@ -508,7 +508,7 @@ eh__journal_commit(struct eh_journal *j, struct eh_spool *sp,
 	/* Waiting for its sync, the thread holds the segment: the keeper
 	 * retires none with a waiter (a broken one might look done). */
 	s->pending++;
-	while (s->synced < end && !s->failed) {
+	while (s->synced < end && s->sync_errno == 0) {
 		if (!j->syncing)
 			sync_all(j);
 		else
@@ -871,21 +871,21 @@ retirable(const struct eh_journal *j, const struct seg *s)
 }
 
 static int
-due_to_seal(const struct seg *s, int seal_active, int64_t max_age_ms)
+due_to_seal(const struct seg *s, int64_t max_age_ms)
 {
-	return seal_active && s->written > 0 &&
+	return s->written > 0 &&
 	    (max_age_ms <= 0 || age_ms(&s->born) >= max_age_ms);
 }
 
 /*
- * Seal the active segment if due (seal_active, max_age_ms; making the
- * next one first if make_next), then retire the sealed segments no one
+ * Seal the active segment if due (max_age_ms old; making the next one
+ * first if make_next), then retire the sealed segments no one
  * is using: replay those that need it, one syncfs, remove.  A failure
  * keeps the segments concerned for the next call.
  */
 static enum eh_err
-retire(struct eh_journal *j, int seal_active, int make_next,
-    int64_t max_age_ms, struct eh_journal_report *rep)
+retire(struct eh_journal *j, int make_next, int64_t max_age_ms,
+    struct eh_journal_report *rep)
 {
 	struct seg *s, **pp, *done = NULL, *made = NULL;
 	enum eh_err err = EH_OK;
@@ -895,7 +895,7 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	memset(rep, 0, sizeof(*rep));
 	pthread_mutex_lock(&j->mu);
 	need = make_next && (j->active == NULL || j->active->broken ||
-	    due_to_seal(j->active, seal_active, max_age_ms));
+	    due_to_seal(j->active, max_age_ms));
 	if (need)
 		seq = j->seq++;
 	pthread_mutex_unlock(&j->mu);
@@ -914,7 +914,7 @@ retire(struct eh_journal *j, int seal_active, int make_next,
 	s = j->active;
 	/* Sealed when due, if there is a next one (or none is wanted). */
 	if (s != NULL && (s->broken || ((made != NULL || !make_next) &&
-	    due_to_seal(s, seal_active, max_age_ms)))) {
+	    due_to_seal(s, max_age_ms)))) {
 		seal(j, s);
 		j->active = NULL;
 	}
@@ -1004,7 +1004,23 @@ enum eh_err
 eh_journal_tick(struct eh_journal *j, int64_t max_age_ms,
     struct eh_journal_report *rep)
 {
-	return retire(j, 1, 1, max_age_ms, rep);
+	return retire(j, 1, max_age_ms, rep);
+}
+
+void
+eh_journal_describe(char *buf, size_t cap, enum eh_err err,
+    const struct eh_journal_report *rep)
+{
+	if (err != EH_OK)
+		snprintf(buf, cap, "%lu records read, %lu written again, %u "
+		    "segments removed; failed: %s (%s: %s); the rest is kept "
+		    "for the next try", rep->records, rep->rewritten,
+		    rep->segments, eh_strerror(err), rep->sys_op != NULL ?
+		    rep->sys_op : "?", eh_errno_str(rep->sys_errno));
+	else
+		snprintf(buf, cap, "%u segments, %lu records, %lu written "
+		    "again, %lu torn tails dropped", rep->segments,
+		    rep->records, rep->rewritten, rep->torn);
 }
 
 /* ---- the publisher ---- */
@@ -1141,7 +1157,7 @@ eh_journal_close(struct eh_journal *j, struct eh_journal_report *rep)
 	if (j->publisher)
 		while (unpublished(j) != NULL)
 			(void)eh_journal_publish(j, 0, &prep);
-	err = retire(j, 1, 0, 0, rep);
+	err = retire(j, 0, 0, rep);
 	/* What is left stays on disk, unlocked once closed: recovery's. */
 	while (j->active != NULL || j->sealed != NULL) {
 		if (j->active != NULL) {
