@@ -1018,9 +1018,11 @@ eh_journal_describe(char *buf, size_t cap, enum eh_err err,
 		    rep->segments, eh_strerror(err), rep->sys_op != NULL ?
 		    rep->sys_op : "?", eh_errno_str(rep->sys_errno));
 	else
-		snprintf(buf, cap, "%u segments, %lu records, %lu written "
-		    "again, %lu torn tails dropped", rep->segments,
-		    rep->records, rep->rewritten, rep->torn);
+		snprintf(buf, cap, "%u segment%s, %lu record%s, %lu written "
+		    "again, %lu torn tail%s dropped", rep->segments,
+		    rep->segments == 1 ? "" : "s", rep->records,
+		    rep->records == 1 ? "" : "s", rep->rewritten, rep->torn,
+		    rep->torn == 1 ? "" : "s");
 }
 
 /* ---- the publisher ---- */

@@ -462,7 +462,7 @@ chk_reset
 n_ready=$(grep -l 'FastCGI ready' "$T"/wlogs/*.log | wc -l | tr -d ' ')
 chk_eq "workers ready with 'commit group'" "$n_ready" \
     "$(grep -l 'FastCGI ready: .*commit group' "$T"/wlogs/*.log | wc -l | tr -d ' ')"
-sed -n 's/.*journal recovery: \([0-9]*\) segments, \([0-9]*\) records, \([0-9]*\) written again, \([0-9]*\) torn tails dropped.*/\1 \2 \3 \4/p' \
+sed -n 's/.*journal recovery: \([0-9]*\) segments\{0,1\}, \([0-9]*\) records\{0,1\}, \([0-9]*\) written again, \([0-9]*\) torn tails\{0,1\} dropped.*/\1 \2 \3 \4/p' \
     "$T"/wlogs/*.log >"$T/recoveries"
 # shellcheck disable=SC2046
 set -- $(awk '{ s += $1; r += $2; w += $3; t += $4 }
